@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, and nothing that is already there.
+# Debian packages via apt-get (needs root or sudo), npm packages via `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  emscripten                                  # wasm client (3.1.6 on Debian 12)
+  libboost1.81-dev libssl-dev                 # Beast/Asio server, OpenSSL for JWT
+  nlohmann-json3-dev libcpp-jwt-dev libcli11-dev
+  libgtest-dev libbenchmark-dev
+  libhiredis-dev redis-server                 # Redis broker (scale-out) and its tests
+  chromium                                    # Playwright drives Debian's Chromium
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: reinstall only when the lock file changed since the last install.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+stamp=node_modules/.switchboard-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,439 @@
+#include "core.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../protocol/frames.hpp"
+
+namespace sb::client {
+
+namespace p = sb::protocol;
+using p::Error;
+
+namespace {
+// Texts Skapi's client uses, kept so that apps matching on them keep working.
+constexpr const char* kConnected = "Connected to WebSocket server.";
+constexpr const char* kClosed = "WebSocket connection closed.";
+constexpr const char* kUnexpectedClose = "Skapi: WebSocket unexpected close.";
+constexpr const char* kMaxAttempts = "Skapi: Max reconnection attempts reached.";
+constexpr const char* kReconnecting = "Reconnecting to WebSocket server...";
+constexpr const char* kNoConnection =
+    "No realtime connection. Execute connectRealtime() before this method.";
+
+Result ok(std::string message) { return Result{true, {}, std::move(message), {}}; }
+Result err(Error code, std::string message) {
+  return Result{false, std::string(p::to_string(code)), std::move(message), {}};
+}
+
+std::string url_with_token(const std::string& url, const std::string& token) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out = url;
+  out += url.find('?') == std::string::npos ? "?token=" : "&token=";
+  for (unsigned char c : token) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// A failed connection attempt's error, from the close code the server sent.
+Result close_result(int code, const std::string& reason) {
+  if (code == p::close_code::Unauthorized)
+    return err(Error::Unauthorized, reason.empty() ? "The server refused the token." : reason);
+  if (code == p::close_code::Forbidden)
+    return err(Error::Forbidden, reason.empty() ? "The server refused the connection." : reason);
+  return err(Error::NotConnected, "Could not connect to the realtime server (close code " +
+                                      std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ").");
+}
+}  // namespace
+
+double backoff_ceiling_ms(const Options& o, int attempt) {
+  double c = o.backoff_initial_ms * std::pow(2.0, std::max(0, attempt - 1));
+  return std::min(c, o.backoff_max_ms);
+}
+
+Core::Core(Transport& transport, Clock& clock, Host& host, EventSink sink, Options options)
+    : transport_(transport), clock_(clock), host_(host), sink_(std::move(sink)), opt_(options) {}
+
+Core::~Core() {
+  stop_timers();
+  for (auto& [id, pend] : pending_) clock_.cancel(pend.timer);
+  for (auto& q : queued_) clock_.cancel(q.timer);
+}
+
+// ---- events ---------------------------------------------------------------------------------
+void Core::emit(Event e) {
+  if (sink_) sink_(e);
+}
+
+void Core::emit_text(const char* type, const std::string& text, const std::string& code) {
+  Event e;
+  e.type = type;
+  e.message_json = p::json_string(text);
+  e.code = code;
+  emit(std::move(e));
+}
+
+// ---- connection lifecycle -------------------------------------------------------------------
+void Core::connect(const std::string& url, Reply done) {
+  switch (state_) {
+    case State::Open:
+      done(ok(kConnected));
+      return;
+    case State::Connecting:
+    case State::Waiting:
+      connect_waiters_.push_back(std::move(done));
+      return;
+    case State::Idle:
+    case State::Closed:
+      url_ = url;
+      ever_open_ = false;
+      reconnect_n_ = 0;
+      connect_waiters_.push_back(std::move(done));
+      start_attempt();
+      return;
+  }
+}
+
+void Core::start_attempt() {
+  state_ = State::Connecting;
+  ++attempt_;
+  clock_.cancel(connect_timer_);
+  connect_timer_ = clock_.start(opt_.connect_timeout_ms, [this] {
+    connect_timer_ = 0;
+    transport_.close(p::close_code::Normal, "connect timeout");
+    handle_lost(0, "timed out");
+  });
+  host_.need_token(attempt_);
+}
+
+void Core::on_token(std::uint64_t attempt, const std::string& token) {
+  if (attempt != attempt_ || state_ != State::Connecting) return;
+  transport_.open(url_with_token(url_, token));
+}
+
+void Core::on_token_error(std::uint64_t attempt, const std::string& message) {
+  if (attempt != attempt_ || state_ != State::Connecting) return;
+  if (!ever_open_) {
+    finish_connect(err(Error::Unauthorized, "Could not get a token: " + message));
+    go_closed();
+    return;
+  }
+  emit_text("error", "Could not get a token: " + message, std::string(p::to_string(Error::Unauthorized)));
+  clock_.cancel(connect_timer_);
+  connect_timer_ = 0;
+  schedule_reconnect();
+}
+
+void Core::on_transport_open() {
+  // The server speaks first (welcome); nothing to do until then.
+  last_rx_ = clock_.now_ms();
+}
+
+void Core::handle_welcome(const std::string& cid, const std::string& user) {
+  if (state_ != State::Connecting) return;
+  clock_.cancel(connect_timer_);
+  connect_timer_ = 0;
+  state_ = State::Open;
+  ever_open_ = true;
+  reconnect_n_ = 0;
+  cid_ = cid;
+  user_ = user;
+  last_rx_ = last_tx_ = clock_.now_ms();
+  start_tick();
+  // Rejoin first: the server handles frames in order, so queued posts land in the group.
+  if (group_) {
+    auto group = *group_;
+    send_now([group](std::int64_t id) { return p::join_frame(id, group); },
+             [this](const Result& r) {
+               if (!r.ok) {
+                 group_.reset();
+                 emit_text("error", "Could not rejoin the group: " + r.message, r.code);
+               }
+             },
+             nullptr);
+  }
+  emit_text("success", kConnected);
+  finish_connect(ok(kConnected));
+  auto queued = std::move(queued_);
+  queued_.clear();
+  for (auto& q : queued) {
+    clock_.cancel(q.timer);
+    if (state_ == State::Open) send_now(std::move(q.build), std::move(q.done), std::move(q.on_ok));
+    else queued_.push_back(std::move(q));  // a callback closed or lost the connection meanwhile
+  }
+}
+
+void Core::finish_connect(const Result& r) {
+  auto waiters = std::move(connect_waiters_);
+  connect_waiters_.clear();
+  for (auto& w : waiters) w(r);
+}
+
+void Core::on_transport_close(int code, const std::string& reason) {
+  if (state_ != State::Connecting && state_ != State::Open) return;
+  handle_lost(code, reason);
+}
+
+void Core::handle_lost(int code, const std::string& reason) {
+  bool was_open = state_ == State::Open;
+  clock_.cancel(connect_timer_);
+  connect_timer_ = 0;
+  clock_.cancel(tick_timer_);
+  tick_timer_ = 0;
+  fail_all(std::string(p::to_string(Error::Disconnected)),
+           "The connection dropped before the server replied.", /*include_queued=*/false);
+  if (!ever_open_) {  // the first connection never came up: report it, do not retry
+    Result r = code == 0 ? err(Error::Timeout, "Could not connect to the realtime server: " + reason)
+                         : close_result(code, reason);
+    go_closed();
+    finish_connect(r);
+    return;
+  }
+  if (p::close_is_fatal(code)) {
+    Result r = close_result(code, reason);
+    emit_text("error", r.message, r.code);
+    go_closed();
+    finish_connect(r);
+    return;
+  }
+  if (was_open) emit_text("error", kUnexpectedClose);
+  schedule_reconnect();
+}
+
+void Core::schedule_reconnect() {
+  ++reconnect_n_;
+  if (opt_.max_reconnect_attempts > 0 && reconnect_n_ > opt_.max_reconnect_attempts) {
+    emit_text("error", kMaxAttempts);
+    go_closed();
+    finish_connect(err(Error::NotConnected, kMaxAttempts));
+    return;
+  }
+  state_ = State::Waiting;
+  double delay = host_.random_unit() * backoff_ceiling_ms(opt_, reconnect_n_);
+  clock_.cancel(backoff_timer_);
+  backoff_timer_ = clock_.start(delay, [this] {
+    backoff_timer_ = 0;
+    emit_text("reconnect", kReconnecting + std::to_string(reconnect_n_));
+    if (state_ == State::Waiting) start_attempt();
+  });
+}
+
+void Core::wake() {
+  if (state_ == State::Waiting && backoff_timer_) {
+    clock_.cancel(backoff_timer_);
+    backoff_timer_ = 0;
+    emit_text("reconnect", kReconnecting + std::to_string(reconnect_n_));
+    if (state_ == State::Waiting) start_attempt();
+  } else if (state_ == State::Open) {
+    // After sleep the socket may be dead without knowing it: a ping either comes back or the
+    // dead-connection check in tick() reconnects.
+    send_now([](std::int64_t id) { return p::ping_frame(id); }, [](const Result&) {}, nullptr);
+  }
+}
+
+void Core::close(Reply done) {
+  if (state_ == State::Idle || state_ == State::Closed) {
+    done(ok(kClosed));
+    return;
+  }
+  page_hide();
+  done(ok(kClosed));
+}
+
+void Core::page_hide() {
+  if (state_ == State::Idle || state_ == State::Closed) return;
+  if (state_ == State::Open) {
+    // Leave first so the group sees USER_LEFT, then close; the server reads both in order.
+    if (group_) transport_.send(p::join_frame(next_id_++, std::nullopt));
+    transport_.close(p::close_code::Normal, "closed by client");
+  } else if (state_ == State::Connecting) {
+    transport_.close(p::close_code::Normal, "closed by client");
+  }
+  group_.reset();
+  go_closed();
+  finish_connect(err(Error::Closed, "closeRealtime() was called."));
+  emit_text("close", kClosed);
+}
+
+void Core::go_closed() {
+  state_ = State::Closed;
+  stop_timers();
+  fail_all(std::string(p::to_string(Error::Closed)), "The realtime connection is closed.", true);
+}
+
+void Core::stop_timers() {
+  for (TimerId* t : {&backoff_timer_, &connect_timer_, &tick_timer_}) {
+    clock_.cancel(*t);
+    *t = 0;
+  }
+}
+
+void Core::fail_all(const std::string& code, const std::string& message, bool include_queued) {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  std::deque<Queued> queued;
+  if (include_queued) {
+    queued = std::move(queued_);
+    queued_.clear();
+  }
+  Result r{false, code, message, {}};
+  for (auto& [id, pend] : pending) {
+    clock_.cancel(pend.timer);
+    if (pend.done) pend.done(r);
+  }
+  for (auto& q : queued) {
+    clock_.cancel(q.timer);
+    if (q.done) q.done(r);
+  }
+}
+
+// ---- keep-alive -----------------------------------------------------------------------------
+void Core::start_tick() {
+  clock_.cancel(tick_timer_);
+  tick_timer_ = clock_.start(opt_.keepalive_ms / 3, [this] {
+    tick_timer_ = 0;
+    tick();
+    if (state_ == State::Open && !tick_timer_) start_tick();
+  });
+}
+
+void Core::tick() {
+  if (state_ != State::Open) return;
+  double now = clock_.now_ms();
+  if (now - last_rx_ >= opt_.dead_after_ms) {
+    transport_.close(p::close_code::Normal, "no traffic");
+    handle_lost(p::close_code::Normal, "no traffic");
+    return;
+  }
+  if (now - last_tx_ >= opt_.keepalive_ms || now - last_rx_ >= opt_.keepalive_ms)
+    send_now([](std::int64_t id) { return p::ping_frame(id); }, [](const Result&) {}, nullptr);
+}
+
+// ---- requests -------------------------------------------------------------------------------
+void Core::request(Build build, Reply done, OnOk on_ok) {
+  switch (state_) {
+    case State::Open:
+      send_now(std::move(build), std::move(done), std::move(on_ok));
+      return;
+    case State::Connecting:
+    case State::Waiting: {
+      if (queued_.size() >= opt_.max_queued) {
+        done(err(Error::NotConnected, "Too many requests are waiting for the connection."));
+        return;
+      }
+      Queued q{std::move(build), std::move(done), std::move(on_ok), 0, next_queue_key_++};
+      auto key = q.key;
+      q.timer = clock_.start(opt_.request_timeout_ms, [this, key] {
+        auto it = std::find_if(queued_.begin(), queued_.end(), [&](const Queued& x) { return x.key == key; });
+        if (it == queued_.end()) return;
+        Reply d = std::move(it->done);
+        queued_.erase(it);
+        d(err(Error::Timeout, "No realtime connection within the request timeout."));
+      });
+      queued_.push_back(std::move(q));
+      return;
+    }
+    case State::Idle:
+    case State::Closed:
+      done(err(Error::NotConnected, kNoConnection));
+      return;
+  }
+}
+
+void Core::send_now(Build build, Reply done, OnOk on_ok) {
+  std::int64_t id = next_id_++;
+  Pending pend{std::move(done), std::move(on_ok), 0};
+  pend.timer = clock_.start(opt_.request_timeout_ms, [this, id] {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    Reply d = std::move(it->second.done);
+    pending_.erase(it);
+    if (d) d(err(Error::Timeout, "The server did not reply in time."));
+  });
+  pending_.emplace(id, std::move(pend));
+  last_tx_ = clock_.now_ms();
+  transport_.send(build(id));
+}
+
+void Core::handle_reply(const p::ServerFrame& f) {
+  auto it = pending_.find(f.id);
+  if (it == pending_.end()) return;  // timed out already, or fire-and-forget
+  Pending pend = std::move(it->second);
+  pending_.erase(it);
+  clock_.cancel(pend.timer);
+  if (!pend.done) return;
+  if (f.op == "error") {
+    pend.done(Result{false, f.code, f.message, {}});
+    return;
+  }
+  pend.done(pend.on_ok ? pend.on_ok(f) : ok({}));
+}
+
+void Core::on_transport_text(std::string_view text) {
+  last_rx_ = clock_.now_ms();
+  p::ServerFrame f;
+  if (!p::parse_server_frame(text, f)) {
+    emit_text("error", "Received a frame that is not valid JSON.", std::string(p::to_string(Error::InvalidRequest)));
+    return;
+  }
+  if (f.op == "welcome") {
+    handle_welcome(f.cid, f.user);
+  } else if (f.op == "ok" || (f.op == "error" && f.id >= 0)) {
+    handle_reply(f);
+  } else if (f.op == "error") {
+    emit_text("error", f.message, f.code);
+  } else if (f.op == "message" || f.op == "private") {
+    Event e;
+    e.type = f.op;
+    e.message_json = std::move(f.payload);
+    e.sender = std::move(f.sender);
+    e.sender_cid = std::move(f.sender_cid);
+    e.sender_rid = std::move(f.group);
+    emit(std::move(e));
+  } else if (f.op == "notice") {
+    Event e;
+    e.type = "notice";
+    const char* what = f.code == "USER_JOINED" ? " has joined the group."
+                       : f.code == "USER_LEFT" ? " has left the group."
+                                               : " has disconnected.";
+    e.message_json = p::json_string(f.sender + what);
+    e.sender = std::move(f.sender);
+    e.sender_cid = std::move(f.sender_cid);
+    e.sender_rid = std::move(f.group);
+    e.code = std::move(f.code);
+    emit(std::move(e));
+  }
+}
+
+// ---- API ------------------------------------------------------------------------------------
+void Core::join(std::optional<std::string> group, Reply done) {
+  if (group && group->empty()) group.reset();
+  request([group](std::int64_t id) { return p::join_frame(id, group); }, std::move(done),
+          [this, group](const p::ServerFrame&) {
+            group_ = group;
+            return group ? ok("Joined realtime message group: \"" + *group + "\".")
+                         : ok("Left realtime message group.");
+          });
+}
+
+void Core::post(const std::string& payload_json, const std::string& recipient, Reply done) {
+  if (recipient.empty()) {
+    done(err(Error::InvalidParameter, "\"recipient\" must be a user id or the joined group."));
+    return;
+  }
+  bool to_group = group_ && *group_ == recipient;
+  Build build = to_group ? Build([recipient, payload_json](std::int64_t id) {
+    return p::post_frame(id, recipient, payload_json);
+  })
+                         : Build([recipient, payload_json](std::int64_t id) {
+                             return p::private_frame(id, recipient, payload_json);
+                           });
+  request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); });
+}
+
+}  // namespace sb::client

@@ -1,0 +1,130 @@
+// The portable client core: connection state machine, reconnect with backoff, request ids and
+// replies, the joined group, keep-alive, and events shaped like Skapi's RealtimeCallback
+// argument. Single-threaded: every method and every platform callback runs on one thread.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform.hpp"
+
+namespace sb::protocol { struct ServerFrame; }
+
+namespace sb::client {
+
+// One RealtimeCallback argument. message_json is JSON text (the user's payload for
+// message/private events, a JSON string for the others); empty fields are absent.
+struct Event {
+  std::string type;  // success message private notice error close reconnect
+  std::string message_json;
+  std::string sender, sender_cid, sender_rid, code;
+};
+
+// The outcome of one API call. On failure `code` is a protocol error code (errors.hpp).
+struct Result {
+  bool ok = false;
+  std::string code;
+  std::string message;
+  std::string data_json;  // replies that carry data (lists); empty otherwise
+};
+
+using Reply = std::function<void(const Result&)>;
+using EventSink = std::function<void(const Event&)>;
+
+struct Options {
+  double backoff_initial_ms = 500;   // first reconnect delay ceiling; doubles per attempt
+  double backoff_max_ms = 20000;    // ceiling of the delay; the delay is uniform in [0, ceiling)
+  int max_reconnect_attempts = 0;   // 0: keep trying
+  double connect_timeout_ms = 10000;
+  double request_timeout_ms = 10000;  // for a reply, and for the connection when queued
+  double keepalive_ms = 15000;        // send a ping when nothing was sent for this long
+  double dead_after_ms = 40000;       // reconnect when nothing was received for this long
+  std::size_t max_queued = 1000;      // requests waiting for the connection
+};
+
+enum class State { Idle, Connecting, Open, Waiting, Closed };
+
+// Backoff ceiling for reconnect attempt n (1-based): min(max, initial * 2^(n-1)).
+double backoff_ceiling_ms(const Options& o, int attempt);
+
+class Core {
+ public:
+  Core(Transport& transport, Clock& clock, Host& host, EventSink sink, Options options = {});
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // ---- API (Skapi's methods) ----
+  void connect(const std::string& url, Reply done);
+  void close(Reply done);
+  void join(std::optional<std::string> group, Reply done);
+  void post(const std::string& payload_json, const std::string& recipient, Reply done);
+
+  // ---- lifecycle hints from the platform ----
+  void wake();       // network back online or tab visible: reconnect now / probe the socket
+  void page_hide();  // the page is going away: leave the group and close, without waiting
+  void tick();       // keep-alive and dead-connection check; the platform may call it more often
+
+  // ---- platform callbacks ----
+  void on_token(std::uint64_t attempt, const std::string& token);
+  void on_token_error(std::uint64_t attempt, const std::string& message);
+  void on_transport_open();
+  void on_transport_text(std::string_view text);
+  void on_transport_close(int code, const std::string& reason);
+
+  State state() const { return state_; }
+  const std::optional<std::string>& group() const { return group_; }
+  const std::string& cid() const { return cid_; }
+  const std::string& user() const { return user_; }
+  std::uint64_t attempt() const { return attempt_; }
+
+ private:
+  using Build = std::function<std::string(std::int64_t id)>;
+  using OnOk = std::function<Result(const protocol::ServerFrame&)>;
+  struct Pending { Reply done; OnOk on_ok; TimerId timer = 0; };
+  struct Queued { Build build; Reply done; OnOk on_ok; TimerId timer = 0; std::uint64_t key = 0; };
+
+  void request(Build build, Reply done, OnOk on_ok);
+  void send_now(Build build, Reply done, OnOk on_ok);
+  void start_attempt();
+  void schedule_reconnect();
+  void handle_lost(int code, const std::string& reason);
+  void handle_welcome(const std::string& cid, const std::string& user);
+  void handle_reply(const protocol::ServerFrame& f);
+  void fail_all(const std::string& code, const std::string& message, bool include_queued);
+  void finish_connect(const Result& r);
+  void go_closed();
+  void stop_timers();
+  void emit(Event e);
+  void emit_text(const char* type, const std::string& text, const std::string& code = {});
+  void start_tick();
+
+  Transport& transport_;
+  Clock& clock_;
+  Host& host_;
+  EventSink sink_;
+  Options opt_;
+
+  State state_ = State::Idle;
+  std::string url_;
+  std::string cid_, user_;
+  std::optional<std::string> group_;  // the group the server confirmed; rejoined on reconnect
+  bool ever_open_ = false;            // this connect() reached Open at least once
+  std::uint64_t attempt_ = 0;         // token requests, to drop stale answers
+  int reconnect_n_ = 0;               // attempts in the current reconnect streak
+  std::int64_t next_id_ = 1;
+  std::uint64_t next_queue_key_ = 1;
+  double last_rx_ = 0, last_tx_ = 0;
+
+  std::vector<Reply> connect_waiters_;
+  std::map<std::int64_t, Pending> pending_;
+  std::deque<Queued> queued_;
+  TimerId backoff_timer_ = 0, connect_timer_ = 0, tick_timer_ = 0;
+};
+
+}  // namespace sb::client

@@ -1,0 +1,317 @@
+#include "frames.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace sb::protocol {
+
+using nlohmann::json;
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_json_string(out, s);
+  return out;
+}
+
+int json_depth(std::string_view text, int limit) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') {
+      if (++depth > max_depth && (max_depth = depth) > limit) return max_depth;
+    } else if (c == '}' || c == ']') --depth;
+  }
+  return max_depth;
+}
+
+bool split_payload(std::string_view frame, std::string& envelope, std::string_view& payload) {
+  auto pos = frame.find(kPayloadKey);
+  if (pos == std::string_view::npos || frame.size() < pos + kPayloadKey.size() + 2 ||
+      frame.back() != '}')
+    return false;
+  envelope.assign(frame.substr(0, pos));
+  envelope.push_back('}');
+  auto start = pos + kPayloadKey.size();
+  payload = frame.substr(start, frame.size() - 1 - start);
+  return true;
+}
+
+// ---- client -> server ---------------------------------------------------------------------
+std::optional<Op> op_from_string(std::string_view s) {
+  if (s == "join") return Op::Join;
+  if (s == "post") return Op::Post;
+  if (s == "private") return Op::Private;
+  if (s == "users") return Op::Users;
+  if (s == "groups") return Op::Groups;
+  if (s == "rtc") return Op::Rtc;
+  if (s == "ping") return Op::Ping;
+  return std::nullopt;
+}
+
+namespace {
+std::string head(std::string_view op, std::int64_t id) {
+  std::string f;
+  f.reserve(64);
+  f += "{\"op\":\"";
+  f += op;
+  f += "\",\"id\":";
+  f += std::to_string(id);
+  return f;
+}
+}  // namespace
+
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group) {
+  auto f = head("join", id);
+  f += ",\"group\":";
+  if (group) append_json_string(f, *group);
+  else f += "null";
+  f += '}';
+  return f;
+}
+
+std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json) {
+  auto f = head("post", id);
+  f += ",\"group\":";
+  append_json_string(f, group);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json) {
+  auto f = head("private", id);
+  f += ",\"user\":";
+  append_json_string(f, user);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
+
+namespace {
+bool fail(RequestError& err, std::optional<std::int64_t> id, Error code, std::string msg) {
+  err.id = id;
+  err.code = code;
+  err.message = std::move(msg);
+  return false;
+}
+
+bool take_name(const json& j, const char* key, const Limits& limits, std::string& out,
+               std::optional<std::int64_t> id, RequestError& err) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string())
+    return fail(err, id, Error::InvalidRequest, std::string("\"") + key + "\" must be a string.");
+  out = it->get<std::string>();
+  if (!valid_name(out, limits.max_name_bytes))
+    return fail(err, id, Error::InvalidParameter,
+                std::string("\"") + key + "\" must be 1 to " +
+                    std::to_string(limits.max_name_bytes) +
+                    " bytes with no control characters.");
+  return true;
+}
+
+bool take_payload(const json& j, Request& out, RequestError& err) {
+  auto it = j.find("msg");
+  if (it == j.end()) return fail(err, out.id, Error::InvalidRequest, "\"msg\" is missing.");
+  out.payload = it->dump();
+  return true;
+}
+}  // namespace
+
+bool parse_request(std::string_view text, const Limits& limits, Request& out, RequestError& err) {
+  if (text.size() > limits.max_frame_bytes)
+    return fail(err, std::nullopt, Error::TooLarge,
+                "Frame is larger than " + std::to_string(limits.max_frame_bytes) + " bytes.");
+  if (json_depth(text, limits.max_depth) > limits.max_depth)
+    return fail(err, std::nullopt, Error::TooDeep,
+                "JSON nesting is deeper than " + std::to_string(limits.max_depth) + ".");
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return fail(err, std::nullopt, Error::InvalidRequest, "Frame is not valid JSON.");
+  if (!j.is_object()) return fail(err, std::nullopt, Error::InvalidRequest, "Frame must be a JSON object.");
+
+  auto idit = j.find("id");
+  if (idit == j.end() || !idit->is_number_integer())
+    return fail(err, std::nullopt, Error::InvalidRequest, "\"id\" must be an integer.");
+  out.id = idit->get<std::int64_t>();
+  auto opit = j.find("op");
+  if (opit == j.end() || !opit->is_string())
+    return fail(err, out.id, Error::InvalidRequest, "\"op\" must be a string.");
+  auto op = op_from_string(opit->get_ref<const std::string&>());
+  if (!op) return fail(err, out.id, Error::InvalidRequest, "Unknown op \"" + opit->get<std::string>() + "\".");
+  out.op = *op;
+
+  switch (out.op) {
+    case Op::Join: {
+      auto g = j.find("group");
+      if (g == j.end() || g->is_null() || (g->is_string() && g->get_ref<const std::string&>().empty())) {
+        out.group.reset();
+        break;
+      }
+      std::string name;
+      if (!take_name(j, "group", limits, name, out.id, err)) return false;
+      out.group = std::move(name);
+      break;
+    }
+    case Op::Post: {
+      std::string name;
+      if (!take_name(j, "group", limits, name, out.id, err)) return false;
+      out.group = std::move(name);
+      if (!take_payload(j, out, err)) return false;
+      break;
+    }
+    case Op::Private:
+      if (!take_name(j, "user", limits, out.user, out.id, err)) return false;
+      if (!take_payload(j, out, err)) return false;
+      break;
+    case Op::Users:
+    case Op::Groups:
+    case Op::Rtc:
+    case Op::Ping:
+      break;
+  }
+  out.body = std::move(j);
+  return true;
+}
+
+// ---- server -> client ---------------------------------------------------------------------
+std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits) {
+  std::string f = "{\"op\":\"welcome\",\"cid\":";
+  append_json_string(f, cid);
+  f += ",\"user\":";
+  append_json_string(f, user);
+  f += ",\"data\":{\"max_frame_bytes\":" + std::to_string(limits.max_frame_bytes) +
+       ",\"max_depth\":" + std::to_string(limits.max_depth) +
+       ",\"max_name_bytes\":" + std::to_string(limits.max_name_bytes) + "}}";
+  return f;
+}
+
+std::string ok_frame(std::int64_t id) { return head("ok", id) + "}"; }
+
+std::string ok_frame(std::int64_t id, const json& data) {
+  return head("ok", id) + ",\"data\":" + data.dump() + "}";
+}
+
+std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message) {
+  std::string f = "{\"op\":\"error\",\"id\":";
+  f += id ? std::to_string(*id) : "null";
+  f += ",\"code\":\"";
+  f += to_string(code);
+  f += "\",\"message\":";
+  append_json_string(f, message);
+  f += '}';
+  return f;
+}
+
+std::string group_message_frame(std::string_view group, std::string_view sender,
+                                std::string_view sender_cid, std::string_view payload_json) {
+  std::string f;
+  f.reserve(64 + group.size() + sender.size() + sender_cid.size() + payload_json.size());
+  f += "{\"op\":\"message\",\"group\":";
+  append_json_string(f, group);
+  f += ",\"sender\":";
+  append_json_string(f, sender);
+  f += ",\"sender_cid\":";
+  append_json_string(f, sender_cid);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
+                                  std::string_view sender_group, std::string_view payload_json) {
+  std::string f;
+  f.reserve(64 + sender_group.size() + sender.size() + sender_cid.size() + payload_json.size());
+  f += "{\"op\":\"private\",\"group\":";
+  append_json_string(f, sender_group);
+  f += ",\"sender\":";
+  append_json_string(f, sender);
+  f += ",\"sender_cid\":";
+  append_json_string(f, sender_cid);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string notice_frame(std::string_view code, std::string_view group, std::string_view user,
+                         std::string_view cid) {
+  std::string f = "{\"op\":\"notice\",\"code\":";
+  append_json_string(f, code);
+  f += ",\"group\":";
+  append_json_string(f, group);
+  f += ",\"sender\":";
+  append_json_string(f, user);
+  f += ",\"sender_cid\":";
+  append_json_string(f, cid);
+  f += '}';
+  return f;
+}
+
+bool parse_server_frame(std::string_view text, ServerFrame& out) {
+  std::string envelope;
+  std::string_view payload;
+  json j;
+  if (split_payload(text, envelope, payload)) {
+    j = json::parse(envelope, nullptr, false);
+    out.payload.assign(payload);
+  } else {
+    j = json::parse(text.begin(), text.end(), nullptr, false);
+  }
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto str = [&](const char* k, std::string& dst) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_string()) dst = it->get<std::string>();
+  };
+  str("op", out.op);
+  if (out.op.empty()) return false;
+  auto id = j.find("id");
+  if (id != j.end() && id->is_number_integer()) out.id = id->get<std::int64_t>();
+  str("code", out.code);
+  str("message", out.message);
+  str("group", out.group);
+  str("sender", out.sender);
+  str("sender_cid", out.sender_cid);
+  str("user", out.user);
+  str("cid", out.cid);
+  auto data = j.find("data");
+  if (data != j.end()) out.data = std::move(*data);
+  return true;
+}
+
+}  // namespace sb::protocol

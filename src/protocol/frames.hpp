@@ -1,0 +1,86 @@
+// Wire frames (docs/protocol.md). Every frame is one JSON object in one WebSocket text message,
+// with its kind in "op". Frames that carry a user payload put it last, under "msg", so a reader
+// can take the payload as raw JSON text without re-encoding it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "errors.hpp"
+#include "limits.hpp"
+
+namespace sb::protocol {
+
+// ---- helpers ------------------------------------------------------------------------------
+// Appends s as a JSON string literal. s must be valid UTF-8 (it always came from a parsed frame,
+// a validated token or our own code).
+void append_json_string(std::string& out, std::string_view s);
+std::string json_string(std::string_view s);
+
+// Depth of the deepest nesting in a JSON text, scanning without parsing. Stops counting past
+// `limit` so a hostile frame costs O(n) at most.
+int json_depth(std::string_view text, int limit);
+
+// The key that precedes the raw payload in frames that carry one.
+inline constexpr std::string_view kPayloadKey = ",\"msg\":";
+
+// Splits a frame `{...,"msg":<payload>}` into the envelope (returned as `{...}`) and the raw
+// payload text. A literal `,"msg":` cannot occur inside a JSON string (its quotes would be
+// escaped), so the first occurrence is the envelope's key as long as writers put "msg" last.
+bool split_payload(std::string_view frame, std::string& envelope, std::string_view& payload);
+
+// ---- client -> server ---------------------------------------------------------------------
+enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping };
+std::optional<Op> op_from_string(std::string_view s);
+
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group);
+std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json);
+std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json);
+std::string ping_frame(std::int64_t id);
+
+// A request as the server sees it, validated for shape. Fields not used by `op` stay empty.
+struct Request {
+  Op op{};
+  std::int64_t id = 0;
+  std::optional<std::string> group;  // join (nullopt = leave), post
+  std::string user;                  // private
+  std::string payload;               // post, private: raw JSON text of "msg"
+  nlohmann::json body;               // the whole frame, for ops with more fields (users, groups, rtc)
+};
+
+struct RequestError {
+  std::optional<std::int64_t> id;  // echoed when the frame had a usable id
+  Error code;
+  std::string message;
+};
+
+// Parses and validates one client frame. Never throws.
+bool parse_request(std::string_view text, const Limits& limits, Request& out, RequestError& err);
+
+// ---- server -> client ---------------------------------------------------------------------
+std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits);
+std::string ok_frame(std::int64_t id);
+std::string ok_frame(std::int64_t id, const nlohmann::json& data);  // {"op":"ok","id":..,"data":..}
+std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message);
+std::string group_message_frame(std::string_view group, std::string_view sender,
+                                std::string_view sender_cid, std::string_view payload_json);
+std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
+                                  std::string_view sender_group, std::string_view payload_json);
+std::string notice_frame(std::string_view code, std::string_view group, std::string_view user,
+                         std::string_view cid);
+
+// A server frame as the client sees it.
+struct ServerFrame {
+  std::string op;
+  std::int64_t id = -1;
+  std::string code, message;            // error, notice
+  std::string group, sender, sender_cid, user, cid;
+  std::string payload;                  // raw JSON text of "msg", if any
+  nlohmann::json data;                  // ok replies with data; welcome limits
+};
+bool parse_server_frame(std::string_view text, ServerFrame& out);
+
+}  // namespace sb::protocol

@@ -1,0 +1,177 @@
+#include "http_session.hpp"
+
+#include <random>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../protocol/errors.hpp"
+#include "../protocol/limits.hpp"
+#include "static_files.hpp"
+#include "ws_session.hpp"
+
+namespace sb::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace p = sb::protocol;
+
+namespace {
+constexpr std::size_t kMaxRequestBytes = 16 * 1024;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string_view path_of(std::string_view target) {
+  auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+}  // namespace
+
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::string new_cid(ServerContext& ctx) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t n = rng() ^ (ctx.next_conn.fetch_add(1) * 0x9E3779B97F4A7C15ull);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string cid = "cid:";
+  for (int i = 60; i >= 0; i -= 4) cid.push_back(hex[(n >> i) & 15]);
+  return cid;
+}
+
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, ServerContext& ctx)
+    : stream_(std::move(socket)), ctx_(ctx) {}
+
+void HttpSession::run() {
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::read, shared_from_this()));
+}
+
+void HttpSession::read() {
+  parser_.emplace();
+  parser_->header_limit(kMaxRequestBytes);
+  parser_->body_limit(kMaxRequestBytes);
+  stream_.expires_after(std::chrono::seconds(30));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    return;
+  }
+  if (beast::websocket::is_upgrade(parser_->get())) {
+    upgrade();
+    return;
+  }
+  bool keep_alive = parser_->get().keep_alive();
+  beast::async_write(stream_, respond(),
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                       if (ec) return;
+                       if (keep_alive) self->read();
+                       else self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+                     });
+}
+
+// The token comes from ?token= (as Skapi sends it) or from Sec-WebSocket-Protocol, where a
+// browser can put it without exposing it in URLs: "switchboard, token.<jwt>" is echoed as
+// "switchboard".
+void HttpSession::upgrade() {
+  auto req = parser_->release();
+  std::string target(req.target());
+  if (path_of(target) != "/realtime") {
+    http::response<http::string_body> res{http::status::not_found, req.version()};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "WebSocket endpoint is /realtime\n";
+    res.prepare_payload();
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code, std::size_t) {});
+    return;
+  }
+  std::string token = query_param(target, "token");
+  std::string subprotocol;
+  std::string_view protos = req[http::field::sec_websocket_protocol];
+  while (!protos.empty()) {
+    auto comma = protos.find(',');
+    auto item = protos.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.substr(0, 6) == "token.") token.assign(item.substr(6));
+    else if (item == "switchboard") subprotocol = "switchboard";
+    protos = comma == std::string_view::npos ? std::string_view() : protos.substr(comma + 1);
+  }
+  Identity id = ctx_.auth.verify(token);
+  auto session = std::make_shared<WsSession>(stream_.release_socket(), ctx_, id.user, new_cid(ctx_));
+  session->run(std::move(req), id.ok ? std::string() : id.error, p::close_code::Unauthorized, subprotocol);
+}
+
+http::message_generator HttpSession::respond() {
+  auto& req = parser_->get();
+  auto make = [&](http::status status, std::string body, std::string_view type) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::server, "switchboard");
+    res.set(http::field::content_type, type);
+    res.set(http::field::cache_control, "no-cache");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return http::message_generator(std::move(res));
+  };
+  std::string target(req.target());
+  auto path = path_of(target);
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    return make(http::status::method_not_allowed, "Only GET is served here.\n", "text/plain");
+  if (path == "/healthz") return make(http::status::ok, "ok\n", "text/plain");
+  if (path == "/dev/token") {
+    if (!ctx_.config.dev_login) return make(http::status::not_found, "Dev login is disabled.\n", "text/plain");
+    std::string user = query_param(target, "user");
+    if (!p::valid_name(user, ctx_.config.limits.max_name_bytes))
+      return make(http::status::bad_request,
+                  nlohmann::json{{"code", "INVALID_PARAMETER"}, {"message", "\"user\" must be a valid user id."}}.dump(),
+                  "application/json");
+    return make(http::status::ok, nlohmann::json{{"token", ctx_.auth.issue(user, ctx_.config.dev_token_ttl)}}.dump(),
+                "application/json");
+  }
+  if (auto f = load_static(ctx_.config.package_dir, "/switchboard/", path))
+    return make(http::status::ok, std::move(f->body), f->content_type);
+  if (auto f = load_static(ctx_.config.static_dir, "/", path))
+    return make(http::status::ok, std::move(f->body), f->content_type);
+  return make(http::status::not_found, "Not found.\n", "text/plain");
+}
+
+}  // namespace sb::server

@@ -1,0 +1,36 @@
+// One HTTP connection: serves /healthz, /dev/token, static files, and hands WebSocket upgrades
+// on /realtime to a WsSession after checking the token.
+#pragma once
+#include <memory>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "server_context.hpp"
+
+namespace sb::server {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerContext& ctx);
+  void run();
+
+ private:
+  void read();
+  void on_read(boost::beast::error_code ec, std::size_t);
+  void upgrade();
+  boost::beast::http::message_generator respond();
+
+  boost::beast::tcp_stream stream_;
+  ServerContext& ctx_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+};
+
+// "cid:" followed by 16 hex digits, unique per process and hard to guess.
+std::string new_cid(ServerContext& ctx);
+
+// Value of one query parameter, percent-decoded; empty when absent.
+std::string query_param(std::string_view target, std::string_view name);
+
+}  // namespace sb::server

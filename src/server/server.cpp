@@ -1,0 +1,78 @@
+#include "server.hpp"
+
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "http_session.hpp"
+#include "ws_session.hpp"
+
+namespace sb::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Server::Server(Config config)
+    : ctx_(std::make_unique<ServerContext>(std::move(config))), acceptor_(net::make_strand(ioc_)) {}
+
+Server::~Server() { stop(); }
+
+unsigned short Server::start() {
+  auto& cfg = ctx_->config;
+  tcp::endpoint ep{net::ip::make_address(cfg.bind), cfg.port};
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+  accept();
+  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  started_ = true;
+  return acceptor_.local_endpoint().port();
+}
+
+void Server::accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<HttpSession>(std::move(socket), *ctx_)->run();
+    }
+    accept();
+  });
+}
+
+void Server::stop() {
+  if (!started_) return;
+  started_ = false;
+  net::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  {
+    std::lock_guard lock(ctx_->sessions_mu);
+    ctx_->stopping = true;
+    sessions.assign(ctx_->sessions.begin(), ctx_->sessions.end());
+  }
+  for (auto& s : sessions) s->shutdown();
+  sessions.clear();
+  // Sessions close within their grace period; then nothing is left to run.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(ctx_->sessions_mu);
+      if (ctx_->sessions.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::lock_guard lock(ctx_->sessions_mu);
+  ctx_->sessions.clear();  // sockets must go before the io_context does
+}
+
+}  // namespace sb::server

@@ -1,0 +1,33 @@
+// The server: a listener on one io_context run by N threads. Used by main.cpp and, in-process
+// on an ephemeral port, by the tests.
+#pragma once
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server_context.hpp"
+
+namespace sb::server {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  unsigned short start();  // binds and starts the I/O threads; returns the bound port
+  void stop();             // stop accepting, close every session with GoingAway, join threads
+  ServerContext& context() { return *ctx_; }
+
+ private:
+  void accept();
+
+  std::unique_ptr<ServerContext> ctx_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  bool started_ = false;
+};
+
+}  // namespace sb::server

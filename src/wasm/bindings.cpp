@@ -1,0 +1,121 @@
+// The embind class JS drives (js/index.js). Calls carry a JS-chosen call id; results come back
+// through handlers.reply(callId, ok, code, message, dataJson) and events through
+// handlers.event(type, messageJson, sender, senderCid, senderRid, code): strings only, so JS
+// builds each object once with JSON.parse.
+#include <emscripten.h>
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include "browser_platform.hpp"
+
+namespace sb::wasm {
+
+using emscripten::val;
+
+namespace {
+double num(const val& options, const char* key, double fallback) {
+  if (options.isUndefined() || options.isNull()) return fallback;
+  val v = options[key];
+  return v.isNumber() ? v.as<double>() : fallback;
+}
+
+class JsHost : public client::Host {
+ public:
+  explicit JsHost(val handlers) : handlers_(std::move(handlers)) {}
+  void need_token(std::uint64_t attempt) override { handlers_.call<void>("token", static_cast<double>(attempt)); }
+  double random_unit() override { return emscripten_random(); }
+
+ private:
+  val handlers_;
+};
+
+const char* state_name(client::State s) {
+  switch (s) {
+    case client::State::Idle: return "idle";
+    case client::State::Connecting: return "connecting";
+    case client::State::Open: return "open";
+    case client::State::Waiting: return "reconnecting";
+    case client::State::Closed: return "closed";
+  }
+  return "closed";
+}
+}  // namespace
+
+class WasmClient {
+ public:
+  WasmClient(val handlers, val options)
+      : handlers_(handlers), host_(handlers), core_(transport_, clock_, host_, make_sink(), make_options(options)) {
+    transport_.bind(&core_);
+  }
+
+  void connect(int call, const std::string& url) { core_.connect(url, reply(call)); }
+  void close(int call) { core_.close(reply(call)); }
+  void join(int call, const std::string& group) {
+    core_.join(group.empty() ? std::nullopt : std::optional<std::string>(group), reply(call));
+  }
+  void post(int call, const std::string& payload_json, const std::string& recipient) {
+    core_.post(payload_json, recipient, reply(call));
+  }
+  void provide_token(double attempt, const std::string& token) {
+    core_.on_token(static_cast<std::uint64_t>(attempt), token);
+  }
+  void token_failed(double attempt, const std::string& message) {
+    core_.on_token_error(static_cast<std::uint64_t>(attempt), message);
+  }
+  void wake() { core_.wake(); }
+  void page_hide() { core_.page_hide(); }
+  void tick() { core_.tick(); }
+  int socket_id() const { return transport_.socket_id(); }
+  std::string state() const { return state_name(core_.state()); }
+  std::string cid() const { return core_.cid(); }
+  std::string group() const { return core_.group().value_or(""); }
+
+ private:
+  client::EventSink make_sink() {
+    return [this](const client::Event& e) {
+      handlers_.call<void>("event", e.type, e.message_json, e.sender, e.sender_cid, e.sender_rid, e.code);
+    };
+  }
+  static client::Options make_options(const val& o) {
+    client::Options opt;
+    opt.backoff_initial_ms = num(o, "initialDelay", opt.backoff_initial_ms);
+    opt.backoff_max_ms = num(o, "maxDelay", opt.backoff_max_ms);
+    opt.max_reconnect_attempts = static_cast<int>(num(o, "maxAttempts", opt.max_reconnect_attempts));
+    opt.connect_timeout_ms = num(o, "connectTimeout", opt.connect_timeout_ms);
+    opt.request_timeout_ms = num(o, "requestTimeout", opt.request_timeout_ms);
+    opt.keepalive_ms = num(o, "keepAlive", opt.keepalive_ms);
+    opt.dead_after_ms = num(o, "deadAfter", opt.dead_after_ms);
+    return opt;
+  }
+  client::Reply reply(int call) {
+    return [this, call](const client::Result& r) {
+      handlers_.call<void>("reply", call, r.ok, r.code, r.message, r.data_json);
+    };
+  }
+
+  val handlers_;
+  BrowserTransport transport_;
+  BrowserClock clock_;
+  JsHost host_;
+  client::Core core_;
+};
+
+EMSCRIPTEN_BINDINGS(switchboard) {
+  emscripten::class_<WasmClient>("WasmClient")
+      .constructor<val, val>()
+      .function("connect", &WasmClient::connect)
+      .function("close", &WasmClient::close)
+      .function("join", &WasmClient::join)
+      .function("post", &WasmClient::post)
+      .function("provideToken", &WasmClient::provide_token)
+      .function("tokenFailed", &WasmClient::token_failed)
+      .function("wake", &WasmClient::wake)
+      .function("pageHide", &WasmClient::page_hide)
+      .function("tick", &WasmClient::tick)
+      .function("socketId", &WasmClient::socket_id)
+      .function("state", &WasmClient::state)
+      .function("cid", &WasmClient::cid)
+      .function("group", &WasmClient::group);
+}
+
+}  // namespace sb::wasm

@@ -1,0 +1,386 @@
+// The client core's state machine through a fake transport and a fake clock.
+#include <gtest/gtest.h>
+
+#include "client/core.hpp"
+#include "fake_platform.hpp"
+#include "protocol/frames.hpp"
+
+using namespace sb;
+using namespace sb::client;
+using sb::testing::FakeClock;
+using sb::testing::FakeHost;
+using sb::testing::FakeTransport;
+
+namespace {
+struct Harness {
+  FakeTransport transport;
+  FakeClock clock;
+  FakeHost host;
+  std::vector<Event> events;
+  Options options;
+  std::unique_ptr<Core> core;
+  explicit Harness(Options o = {}) : options(o) {
+    core = std::make_unique<Core>(transport, clock, host, [this](const Event& e) { events.push_back(e); }, options);
+  }
+  // Drives one connection attempt through token, socket and welcome.
+  void open(const std::string& cid = "cid:1") {
+    core->on_token(core->attempt(), "tok en");
+    core->on_transport_open();
+    core->on_transport_text(protocol::welcome_frame(cid, "alice", {}));
+  }
+  nlohmann::json last_sent() { return nlohmann::json::parse(transport.sent.back()); }
+  std::vector<std::string> types() {
+    std::vector<std::string> t;
+    for (auto& e : events) t.push_back(e.type);
+    return t;
+  }
+};
+
+struct Capture {
+  std::vector<Result> results;
+  Reply operator()() {
+    return [this](const Result& r) { results.push_back(r); };
+  }
+};
+}  // namespace
+
+TEST(ClientCore, ConnectAsksForATokenOpensAndReportsSuccess) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  EXPECT_EQ(h.core->state(), State::Connecting);
+  ASSERT_EQ(h.host.token_requests.size(), 1u);
+  h.open();
+  ASSERT_EQ(h.transport.opened.size(), 1u);
+  EXPECT_EQ(h.transport.opened[0], "ws://h/realtime?token=tok%20en");
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_TRUE(c.results[0].ok);
+  EXPECT_EQ(h.core->state(), State::Open);
+  EXPECT_EQ(h.core->cid(), "cid:1");
+  ASSERT_EQ(h.types(), std::vector<std::string>{"success"});
+  EXPECT_EQ(h.events[0].message_json, "\"Connected to WebSocket server.\"");
+}
+
+TEST(ClientCore, SecondConnectWhileConnectingOpensNothingNew) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_TRUE(c.results[0].ok && c.results[1].ok);
+  h.core->connect("ws://h/realtime", c());
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  EXPECT_TRUE(c.results[2].ok);
+}
+
+TEST(ClientCore, CallsWithoutAConnectionFailAtOnce) {
+  Harness h;
+  Capture c;
+  h.core->join(std::string("g"), c());
+  h.core->post("1", "bob", c());
+  ASSERT_EQ(c.results.size(), 2u);
+  for (auto& r : c.results) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, "NOT_CONNECTED");
+  }
+  EXPECT_TRUE(h.transport.sent.empty());
+}
+
+TEST(ClientCore, JoinPostAndPrivateFramesAndReplies) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->join(std::string("room"), c());
+  auto join = h.last_sent();
+  EXPECT_EQ(join["op"], "join");
+  EXPECT_EQ(join["group"], "room");
+  h.core->on_transport_text(protocol::ok_frame(join["id"].get<int64_t>()));
+  EXPECT_EQ(c.results.back().message, "Joined realtime message group: \"room\".");
+  EXPECT_EQ(h.core->group(), "room");
+
+  h.core->post(R"({"t":1})", "room", c());
+  auto post = h.last_sent();
+  EXPECT_EQ(post["op"], "post");
+  EXPECT_EQ(post["msg"]["t"], 1);
+  h.core->on_transport_text(protocol::ok_frame(post["id"].get<int64_t>()));
+  EXPECT_TRUE(c.results.back().ok);
+  EXPECT_EQ(c.results.back().message, "Message sent.");
+
+  h.core->post("0", "bob", c());
+  auto pm = h.last_sent();
+  EXPECT_EQ(pm["op"], "private");
+  EXPECT_EQ(pm["user"], "bob");
+  h.core->on_transport_text(protocol::error_frame(pm["id"].get<int64_t>(), protocol::Error::RecipientOffline, "Recipient is not connected."));
+  EXPECT_FALSE(c.results.back().ok);
+  EXPECT_EQ(c.results.back().code, "RECIPIENT_OFFLINE");
+
+  h.core->join(std::nullopt, c());
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  EXPECT_EQ(c.results.back().message, "Left realtime message group.");
+  EXPECT_FALSE(h.core->group().has_value());
+}
+
+TEST(ClientCore, IncomingFramesBecomeSkapiShapedEvents) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.events.clear();
+  h.core->on_transport_text(protocol::group_message_frame("room", "bob", "cid:9", R"({"x":"100%"})"));
+  h.core->on_transport_text(protocol::private_message_frame("bob", "cid:9", "", "false"));
+  h.core->on_transport_text(protocol::notice_frame("USER_JOINED", "room", "bob", "cid:9"));
+  ASSERT_EQ(h.types(), (std::vector<std::string>{"message", "private", "notice"}));
+  EXPECT_EQ(h.events[0].message_json, R"({"x":"100%"})");
+  EXPECT_EQ(h.events[0].sender, "bob");
+  EXPECT_EQ(h.events[0].sender_cid, "cid:9");
+  EXPECT_EQ(h.events[0].sender_rid, "room");
+  EXPECT_EQ(h.events[1].message_json, "false");
+  EXPECT_EQ(h.events[1].sender_rid, "");
+  EXPECT_EQ(h.events[2].code, "USER_JOINED");
+  EXPECT_EQ(h.events[2].sender_rid, "room");
+}
+
+TEST(ClientCore, BackoffCeilingDoublesUpToTheMaximum) {
+  Options o;
+  o.backoff_initial_ms = 500;
+  o.backoff_max_ms = 20000;
+  EXPECT_EQ(backoff_ceiling_ms(o, 1), 500);
+  EXPECT_EQ(backoff_ceiling_ms(o, 2), 1000);
+  EXPECT_EQ(backoff_ceiling_ms(o, 6), 16000);
+  EXPECT_EQ(backoff_ceiling_ms(o, 7), 20000);
+  EXPECT_EQ(backoff_ceiling_ms(o, 50), 20000);
+}
+
+TEST(ClientCore, UnexpectedCloseReconnectsWithJitteredBackoffAndRejoins) {
+  Harness h;
+  Capture c;
+  h.host.random = 0.5;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->join(std::string("room"), c());
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  h.events.clear();
+
+  h.core->on_transport_close(1006, "");
+  EXPECT_EQ(h.core->state(), State::Waiting);
+  ASSERT_EQ(h.types(), std::vector<std::string>{"error"});
+  EXPECT_EQ(h.events[0].message_json, "\"Skapi: WebSocket unexpected close.\"");
+  // A post made while reconnecting waits for the connection.
+  h.core->post("\"queued\"", "room", c());
+  auto results_before = c.results.size();
+
+  h.clock.advance(249);  // 0.5 * 500 ms
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.advance(1);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  EXPECT_EQ(h.events.back().type, "reconnect");
+  EXPECT_EQ(h.events.back().message_json, "\"Reconnecting to WebSocket server...1\"");
+
+  // The attempt fails: the next delay ceiling doubles.
+  h.core->on_token(h.core->attempt(), "t");
+  h.core->on_transport_close(1006, "");
+  h.clock.advance(499);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  h.clock.advance(1);
+  EXPECT_EQ(h.host.token_requests.size(), 3u);
+  EXPECT_EQ(h.events.back().message_json, "\"Reconnecting to WebSocket server...2\"");
+
+  h.transport.sent.clear();
+  h.open("cid:2");
+  EXPECT_EQ(h.events.back().type, "success");
+  ASSERT_EQ(h.transport.sent.size(), 2u);  // rejoin first, then the queued post
+  auto rejoin = nlohmann::json::parse(h.transport.sent[0]);
+  auto post = nlohmann::json::parse(h.transport.sent[1]);
+  EXPECT_EQ(rejoin["op"], "join");
+  EXPECT_EQ(rejoin["group"], "room");
+  EXPECT_EQ(post["op"], "post");
+  EXPECT_EQ(post["msg"], "queued");
+  h.core->on_transport_text(protocol::ok_frame(post["id"].get<int64_t>()));
+  ASSERT_EQ(c.results.size(), results_before + 1);
+  EXPECT_TRUE(c.results.back().ok);
+}
+
+TEST(ClientCore, RequestsInFlightWhenTheSocketDropsFailWithDisconnected) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->post("1", "bob", c());
+  h.core->on_transport_close(1006, "");
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_EQ(c.results[1].code, "DISCONNECTED");
+}
+
+TEST(ClientCore, RefusedTokenOnFirstConnectRejectsAndDoesNotRetry) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.core->on_token(h.core->attempt(), "bad");
+  h.core->on_transport_close(4001, "Invalid token: signature mismatch.");
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_FALSE(c.results[0].ok);
+  EXPECT_EQ(c.results[0].code, "UNAUTHORIZED");
+  EXPECT_EQ(c.results[0].message, "Invalid token: signature mismatch.");
+  EXPECT_EQ(h.core->state(), State::Closed);
+  h.clock.advance(60000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+}
+
+TEST(ClientCore, TokenFailureOnFirstConnectRejects) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.core->on_token_error(h.core->attempt(), "login expired");
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].code, "UNAUTHORIZED");
+  EXPECT_TRUE(h.transport.opened.empty());
+}
+
+TEST(ClientCore, ConnectTimesOutWhenNoWelcomeComes) {
+  Options o;
+  o.connect_timeout_ms = 1000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.core->on_token(h.core->attempt(), "t");
+  h.clock.advance(1000);
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].code, "TIMEOUT");
+  EXPECT_FALSE(h.transport.is_open);
+}
+
+TEST(ClientCore, UnansweredRequestTimesOut) {
+  Options o;
+  o.request_timeout_ms = 3000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->post("1", "bob", c());
+  h.clock.advance(2999);
+  EXPECT_EQ(c.results.size(), 1u);
+  h.clock.advance(1);
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_EQ(c.results[1].code, "TIMEOUT");
+  // A late reply changes nothing.
+  h.core->on_transport_text(protocol::ok_frame(nlohmann::json::parse(h.transport.sent.back())["id"].get<int64_t>()));
+  EXPECT_EQ(c.results.size(), 2u);
+}
+
+TEST(ClientCore, QueuedRequestTimesOutWhenTheConnectionDoesNotComeBack) {
+  Options o;
+  o.request_timeout_ms = 5000;
+  o.backoff_initial_ms = 100000;
+  o.backoff_max_ms = 100000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(1006, "");
+  h.core->post("1", "bob", c());
+  h.clock.advance(5000);
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_EQ(c.results[1].code, "TIMEOUT");
+}
+
+TEST(ClientCore, CloseLeavesTheGroupFirstThenCloses) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->join(std::string("room"), c());
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  h.core->post("1", "bob", c());  // in flight when closing
+  h.core->close(c());
+  auto leave = nlohmann::json::parse(h.transport.sent.back());
+  EXPECT_EQ(leave["op"], "join");
+  EXPECT_TRUE(leave["group"].is_null());
+  ASSERT_EQ(h.transport.closed.size(), 1u);
+  EXPECT_EQ(h.transport.closed[0].first, 1000);
+  EXPECT_EQ(h.events.back().type, "close");
+  EXPECT_EQ(h.events.back().message_json, "\"WebSocket connection closed.\"");
+  EXPECT_EQ(c.results[c.results.size() - 2].code, "CLOSED");  // the post
+  EXPECT_TRUE(c.results.back().ok);                            // the close
+  EXPECT_EQ(h.core->state(), State::Closed);
+  // Twice is fine, and nothing reconnects.
+  h.core->close(c());
+  EXPECT_TRUE(c.results.back().ok);
+  h.clock.advance(60000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+}
+
+TEST(ClientCore, CloseBeforeConnectIsHarmless) {
+  Harness h;
+  Capture c;
+  h.core->close(c());
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_TRUE(c.results[0].ok);
+  EXPECT_TRUE(h.events.empty());
+}
+
+TEST(ClientCore, KeepAlivePingsAndDeadConnectionReconnects) {
+  Options o;
+  o.keepalive_ms = 15000;
+  o.dead_after_ms = 40000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.transport.sent.clear();
+  h.clock.advance(15000);
+  ASSERT_FALSE(h.transport.sent.empty());
+  EXPECT_EQ(h.last_sent()["op"], "ping");
+  // The server answers: the connection is alive.
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  EXPECT_EQ(h.core->state(), State::Open);
+  // Then silence: after dead_after_ms without a frame the core gives up on the socket.
+  h.clock.advance(40000);
+  EXPECT_EQ(h.core->state(), State::Waiting);
+  EXPECT_FALSE(h.transport.is_open);
+}
+
+TEST(ClientCore, MaxAttemptsEndsReconnecting) {
+  Options o;
+  o.max_reconnect_attempts = 2;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(1006, "");
+  for (int i = 0; i < 2; ++i) {
+    h.clock.advance(100000);
+    h.core->on_transport_close(1006, "");
+  }
+  EXPECT_EQ(h.core->state(), State::Closed);
+  EXPECT_EQ(h.events.back().message_json, "\"Skapi: Max reconnection attempts reached.\"");
+}
+
+TEST(ClientCore, WakeReconnectsAtOnce) {
+  Options o;
+  o.backoff_initial_ms = 100000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(1006, "");
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.core->wake();
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  EXPECT_EQ(h.core->state(), State::Connecting);
+}
+
+TEST(ClientCore, FatalCloseAfterConnectStopsReconnecting) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(4001, "Token expired.");
+  EXPECT_EQ(h.core->state(), State::Closed);
+  EXPECT_EQ(h.events.back().type, "error");
+  EXPECT_EQ(h.events.back().code, "UNAUTHORIZED");
+  h.clock.advance(100000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+}

@@ -1,0 +1,113 @@
+#include <gtest/gtest.h>
+
+#include "protocol/frames.hpp"
+
+using namespace sb::protocol;
+
+namespace {
+Request parse_ok(const std::string& text) {
+  Request r;
+  RequestError e;
+  EXPECT_TRUE(parse_request(text, Limits{}, r, e)) << text << " -> " << e.message;
+  return r;
+}
+RequestError parse_err(const std::string& text, Limits limits = {}) {
+  Request r;
+  RequestError e;
+  EXPECT_FALSE(parse_request(text, limits, r, e)) << text;
+  return e;
+}
+}  // namespace
+
+TEST(Protocol, ClientFramesRoundTrip) {
+  auto j = parse_ok(join_frame(7, std::string("room")));
+  EXPECT_EQ(j.op, Op::Join);
+  EXPECT_EQ(j.id, 7);
+  EXPECT_EQ(j.group, "room");
+  auto leave = parse_ok(join_frame(8, std::nullopt));
+  EXPECT_FALSE(leave.group.has_value());
+  auto p = parse_ok(post_frame(9, "room", R"({"a":[1,2]})"));
+  EXPECT_EQ(p.op, Op::Post);
+  EXPECT_EQ(p.payload, R"({"a":[1,2]})");
+  auto d = parse_ok(private_frame(10, "bob", "\"hi\""));
+  EXPECT_EQ(d.op, Op::Private);
+  EXPECT_EQ(d.user, "bob");
+  EXPECT_EQ(d.payload, "\"hi\"");
+  EXPECT_EQ(parse_ok(ping_frame(11)).op, Op::Ping);
+}
+
+TEST(Protocol, PayloadsThatSkapiDropsSurvive) {
+  for (std::string payload : {"0", "\"\"", "false", "null", "\"100%\"", "\"%E0%A4%A\"", "\"한국어 ✓ 😀\""}) {
+    auto p = parse_ok(post_frame(1, "g", payload));
+    EXPECT_EQ(nlohmann::json::parse(p.payload), nlohmann::json::parse(payload));
+    std::string frame = group_message_frame("g", "alice", "cid:1", p.payload);
+    ServerFrame f;
+    ASSERT_TRUE(parse_server_frame(frame, f));
+    EXPECT_EQ(f.op, "message");
+    EXPECT_EQ(nlohmann::json::parse(f.payload), nlohmann::json::parse(payload));
+  }
+}
+
+TEST(Protocol, EnvelopeStringsCannotForgeThePayloadSplit) {
+  std::string group = "a\",\"msg\":\"evil";  // a group name holding the payload key's text
+  std::string frame = group_message_frame(group, "u,\"msg\":1", "cid:x", "[1]");
+  ServerFrame f;
+  ASSERT_TRUE(parse_server_frame(frame, f));
+  EXPECT_EQ(f.group, group);
+  EXPECT_EQ(f.sender, "u,\"msg\":1");
+  EXPECT_EQ(f.payload, "[1]");
+}
+
+TEST(Protocol, RejectsBadFramesWithTypedErrors) {
+  EXPECT_EQ(parse_err("{").code, Error::InvalidRequest);
+  EXPECT_EQ(parse_err("[1,2]").code, Error::InvalidRequest);
+  EXPECT_EQ(parse_err(R"({"op":"join"})").code, Error::InvalidRequest);  // no id
+  auto unknown = parse_err(R"({"op":"dance","id":3})");
+  EXPECT_EQ(unknown.code, Error::InvalidRequest);
+  EXPECT_EQ(unknown.id, 3);
+  EXPECT_EQ(parse_err(R"({"op":"join","id":1,"group":5})").code, Error::InvalidRequest);
+  EXPECT_EQ(parse_err(R"({"op":"join","id":1,"group":"a\nb"})").code, Error::InvalidParameter);
+  EXPECT_EQ(parse_err(R"({"op":"join","id":1,"group":")" + std::string(129, 'x') + "\"}").code,
+            Error::InvalidParameter);
+  EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"g"})").code, Error::InvalidRequest);  // no msg
+  EXPECT_EQ(parse_err(R"({"op":"private","id":1,"msg":1})").code, Error::InvalidRequest);   // no user
+  Limits small;
+  small.max_frame_bytes = 16;
+  EXPECT_EQ(parse_err(post_frame(1, "g", "\"0123456789\""), small).code, Error::TooLarge);
+  std::string deep = std::string(40, '[') + std::string(40, ']');
+  EXPECT_EQ(parse_err(post_frame(1, "g", deep)).code, Error::TooDeep);
+  EXPECT_EQ(parse_err("{\"op\":\"join\",\"id\":1,\"group\":\"\xff\"}").code, Error::InvalidRequest);  // bad UTF-8
+}
+
+TEST(Protocol, EmptyGroupMeansLeave) {
+  EXPECT_FALSE(parse_ok(R"({"op":"join","id":1,"group":""})").group.has_value());
+  EXPECT_FALSE(parse_ok(R"({"op":"join","id":1,"group":null})").group.has_value());
+}
+
+TEST(Protocol, JsonStringEscapes) {
+  EXPECT_EQ(json_string("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")");
+  EXPECT_EQ(nlohmann::json::parse(json_string("é ✓")).get<std::string>(), "é ✓");
+}
+
+TEST(Protocol, DepthCountsOnlyStructure) {
+  EXPECT_EQ(json_depth(R"({"a":"[[[[{{{{"})", 32), 1);
+  EXPECT_EQ(json_depth(R"([[["\"]"]]])", 32), 3);
+}
+
+TEST(Protocol, ServerFramesParse) {
+  ServerFrame w;
+  ASSERT_TRUE(parse_server_frame(welcome_frame("cid:ab", "alice", Limits{}), w));
+  EXPECT_EQ(w.op, "welcome");
+  EXPECT_EQ(w.cid, "cid:ab");
+  EXPECT_EQ(w.user, "alice");
+  EXPECT_EQ(w.data["max_frame_bytes"], 65536);
+  ServerFrame e;
+  ASSERT_TRUE(parse_server_frame(error_frame(4, Error::NotJoined, "nope"), e));
+  EXPECT_EQ(e.id, 4);
+  EXPECT_EQ(e.code, "NOT_JOINED");
+  ServerFrame n;
+  ASSERT_TRUE(parse_server_frame(notice_frame("USER_LEFT", "g", "bob", "cid:1"), n));
+  EXPECT_EQ(n.code, "USER_LEFT");
+  EXPECT_EQ(n.sender, "bob");
+  EXPECT_FALSE(parse_server_frame("not json", n));
+}
