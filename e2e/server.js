@@ -1,0 +1,85 @@
+// Starts a real switchboard-server process on a free loopback port for a test worker.
+import { test as base, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function startServer(extraArgs = []) {
+  const args = ['--port', '0', '--threads', '2', '--dev-login', '--static', 'web', '--package', 'dist', ...extraArgs];
+  const proc = spawn(path.join(root, 'build/native/switchboard-server'), args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 10_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const m = output.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1].replace(/\/$/, ''));
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (c) => (output += c));
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}):\n${output}`)));
+  });
+  return {
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+export const test = base.extend({
+  server: [
+    async ({}, use) => {
+      const s = await startServer();
+      await use(s);
+      await s.stop();
+    },
+    { scope: 'worker' },
+  ],
+});
+
+export { expect };
+
+// Opens a page on the server and connects a Realtime client for `user` inside it. Every event
+// the callback gets is pushed onto window.events.
+export async function connectUser(context, server, user, { group } = {}) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`[${user}] pageerror`, e.message));
+  await page.goto(`${server.url}/blank.html`);
+  await page.evaluate(
+    async ({ user, group }) => {
+      const { Realtime } = await import('/switchboard/index.js');
+      window.events = [];
+      window.rt = new Realtime({
+        token: async () => (await (await fetch(`/dev/token?user=${encodeURIComponent(user)}`)).json()).token,
+      });
+      await window.rt.connectRealtime((e) => window.events.push(e));
+      if (group) await window.rt.joinRealtime({ group });
+    },
+    { user, group },
+  );
+  return page;
+}
+
+// Waits until the page has received an event matching all fields of `match`; returns it.
+export async function waitForEvent(page, match, timeout = 5000) {
+  const handle = await page.waitForFunction(
+    (m) => window.events.find((e) => Object.entries(m).every(([k, v]) => JSON.stringify(e[k]) === JSON.stringify(v))),
+    match,
+    { timeout },
+  );
+  return handle.jsonValue();
+}

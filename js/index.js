@@ -1,0 +1,244 @@
+// switchboard-realtime: Skapi's realtime API on a self-hosted Switchboard server.
+// The protocol, state machine, reconnects and request bookkeeping live in the wasm core
+// (src/client); this file turns its string callbacks into Promises and event objects.
+import createSwitchboardCore from './switchboard_core.js';
+
+const DEFAULT_WASM = new URL('./switchboard_core.wasm', import.meta.url);
+
+// One wasm instance per wasm URL, shared by every Realtime on the page; each Realtime has its
+// own core object, so connections share no state.
+const modules = new Map();
+function loadModule(wasmUrl) {
+  const key = String(wasmUrl);
+  if (!modules.has(key)) {
+    const p = createSwitchboardCore({ locateFile: (f) => (f.endsWith('.wasm') ? key : f) });
+    p.catch(() => modules.delete(key));
+    modules.set(key, p);
+  }
+  return modules.get(key);
+}
+
+/** Errors from every method: `code` is one of the protocol's error codes (docs/protocol.md). */
+export class RealtimeError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'RealtimeError';
+    this.code = code;
+  }
+}
+
+function defaultUrl() {
+  if (typeof location === 'undefined') throw new RealtimeError('INVALID_REQUEST', 'No page origin: pass `url`.');
+  const u = new URL('/realtime', location.href);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+export class Realtime {
+  /**
+   * @param {object} options
+   * @param {string} [options.url] WebSocket URL; default: the page origin's /realtime
+   * @param {string|Function} options.token a JWT, or a function returning one (or a Promise of
+   *   one); the function is called on every connect, so refreshed tokens are picked up
+   * @param {string|URL} [options.wasmUrl] where switchboard_core.wasm is; default: beside this file
+   * @param {object} [options.reconnect] {initialDelay, maxDelay, maxAttempts} in ms / count
+   */
+  constructor(options = {}) {
+    this._options = options;
+    this._url = options.url || null;
+    this._token = options.token;
+    this._core = null;
+    this._corePromise = null;
+    this._callback = null;
+    this._calls = new Map();
+    this._nextCall = 1;
+    this._connecting = null;
+    this._listeners = null;
+  }
+
+  // ---- Skapi's methods ----------------------------------------------------------------------
+
+  /** Connects; resolves with the browser WebSocket underneath. */
+  async connectRealtime(callback) {
+    if (typeof callback !== 'function')
+      throw new RealtimeError('INVALID_REQUEST', 'Callback must be a function.');
+    if (this._token === undefined || this._token === null || this._token === '')
+      throw new RealtimeError('INVALID_REQUEST', 'No access: a token is required to connect.');
+    this._callback = callback;
+    if (this._connecting) return this._connecting;
+    this._connecting = (async () => {
+      try {
+        const core = await this._ensureCore();
+        await this._call((id) => core.connect(id, this._url || defaultUrl()));
+        this._listen();
+        return this._socket();
+      } finally {
+        this._connecting = null;
+      }
+    })();
+    return this._connecting;
+  }
+
+  /** Leaves the group, closes the connection and stops reconnecting. */
+  async closeRealtime() {
+    this._unlisten();
+    if (!this._core) return;
+    await this._call((id) => this._core.close(id));
+  }
+
+  /** Joins `group` (leaving any other), or leaves with `null` / `''`. */
+  async joinRealtime(params) {
+    const group = params && params.group;
+    if (group !== null && group !== undefined && typeof group !== 'string')
+      throw new RealtimeError('INVALID_PARAMETER', '"group" must be a string or null.');
+    const core = this._requireCore();
+    const message = await this._call((id) => core.join(id, group || ''));
+    return { type: 'success', message };
+  }
+
+  /** Sends `message` (any JSON value) to the joined group, or privately to a user id. */
+  async postRealtime(message, recipient, notification) {
+    if (typeof recipient !== 'string' || recipient === '')
+      throw new RealtimeError('INVALID_PARAMETER', '"recipient" must be a user id or the joined group.');
+    const json = JSON.stringify(message);
+    if (json === undefined) throw new RealtimeError('INVALID_PARAMETER', '"message" must be a JSON value.');
+    const core = this._requireCore();
+    await this._call((id) => core.post(id, json, recipient));
+    return { type: 'success', message: 'Message sent.' };
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' */
+  get state() {
+    return this._core ? this._core.state() : 'idle';
+  }
+  /** This connection's id, "cid:…", once connected. */
+  get cid() {
+    return this._core ? this._core.cid() || null : null;
+  }
+  /** The joined group, or null. */
+  get group() {
+    return (this._core && this._core.group()) || null;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  _requireCore() {
+    if (!this._core)
+      throw new RealtimeError('NOT_CONNECTED', 'No realtime connection. Execute connectRealtime() before this method.');
+    return this._core;
+  }
+
+  async _ensureCore() {
+    if (this._core) return this._core;
+    if (!this._corePromise) {
+      this._corePromise = loadModule(this._options.wasmUrl || DEFAULT_WASM).then((Module) => {
+        this._module = Module;
+        this._core = new Module.WasmClient(this._handlers(), this._coreOptions());
+        return this._core;
+      });
+    }
+    return this._corePromise;
+  }
+
+  _coreOptions() {
+    const o = this._options;
+    const r = o.reconnect || {};
+    return {
+      initialDelay: r.initialDelay,
+      maxDelay: r.maxDelay,
+      maxAttempts: r.maxAttempts,
+      connectTimeout: o.connectTimeout,
+      requestTimeout: o.requestTimeout,
+      keepAlive: o.keepAlive,
+      deadAfter: o.deadAfter,
+    };
+  }
+
+  // Callbacks from the core run synchronously inside its calls; they are deferred to a
+  // microtask so app code never re-enters the core mid-step.
+  _handlers() {
+    return {
+      event: (type, messageJson, sender, senderCid, senderRid, code) => {
+        queueMicrotask(() => this._emit(type, messageJson, sender, senderCid, senderRid, code));
+      },
+      reply: (call, ok, code, message) => {
+        queueMicrotask(() => {
+          const c = this._calls.get(call);
+          if (!c) return;
+          this._calls.delete(call);
+          if (ok) c.resolve(message);
+          else c.reject(new RealtimeError(code, message));
+        });
+      },
+      token: (attempt) => {
+        queueMicrotask(() => this._fetchToken(attempt));
+      },
+    };
+  }
+
+  async _fetchToken(attempt) {
+    try {
+      const t = typeof this._token === 'function' ? await this._token() : this._token;
+      if (typeof t !== 'string' || t === '') throw new Error('the token function gave no token');
+      this._core.provideToken(attempt, t);
+    } catch (e) {
+      this._core.tokenFailed(attempt, String((e && e.message) || e));
+    }
+  }
+
+  _emit(type, messageJson, sender, senderCid, senderRid, code) {
+    const ev = { type, message: messageJson === '' ? undefined : JSON.parse(messageJson) };
+    if (sender) ev.sender = sender;
+    if (senderCid) ev.sender_cid = senderCid;
+    if (senderRid) ev.sender_rid = senderRid;
+    if (code) ev.code = code;
+    if (type === 'close' || (type === 'error' && this.state === 'closed')) this._unlisten();
+    const cb = this._callback;
+    if (!cb) return;
+    try {
+      cb(ev);
+    } catch (e) {
+      console.error('switchboard: RealtimeCallback threw', e);
+    }
+  }
+
+  _call(start) {
+    return new Promise((resolve, reject) => {
+      const id = this._nextCall++;
+      this._calls.set(id, { resolve, reject });
+      start(id);
+    });
+  }
+
+  _socket() {
+    return this._module.socketById(this._core.socketId());
+  }
+
+  // Page lifecycle: leave and close when the page goes away; reconnect at once when the
+  // network or the tab comes back.
+  _listen() {
+    if (this._listeners || typeof window === 'undefined') return;
+    const core = this._core;
+    this._listeners = {
+      pagehide: () => core.pageHide(),
+      beforeunload: () => core.pageHide(),
+      online: () => core.wake(),
+      visibilitychange: () => {
+        if (document.visibilityState === 'visible') core.wake();
+      },
+    };
+    for (const [name, fn] of Object.entries(this._listeners))
+      (name === 'visibilitychange' ? document : window).addEventListener(name, fn);
+  }
+
+  _unlisten() {
+    if (!this._listeners) return;
+    for (const [name, fn] of Object.entries(this._listeners))
+      (name === 'visibilitychange' ? document : window).removeEventListener(name, fn);
+    this._listeners = null;
+  }
+}
+
+export default Realtime;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# npm start: install what is missing, build, and run the demo server with the chat page at /.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+PORT="${PORT:-8080}"
+echo "Switchboard demo: open http://localhost:${PORT}/ in two browser tabs (Ctrl-C stops it)"
+exec build/native/switchboard-server --port "$PORT" --dev-login --static web --package dist

@@ -1,0 +1,126 @@
+// The demo chat: dev login, one room, group and private messages, presence from notices.
+import { Realtime } from '/switchboard/index.js';
+
+const $ = (id) => document.getElementById(id);
+let rt = null;
+let me = '';
+let connectedAs = '';
+const people = new Set();
+
+function setStatus(state, text) {
+  $('status').dataset.state = state;
+  $('status').textContent = text || state;
+}
+
+function line(cls, who, text) {
+  const li = document.createElement('li');
+  li.className = cls;
+  if (who) {
+    const w = document.createElement('span');
+    w.className = 'who';
+    w.textContent = who;
+    li.append(w);
+  }
+  li.append(document.createTextNode(text));
+  $('log').append(li);
+  li.scrollIntoView({ block: 'end' });
+}
+
+function renderPeople() {
+  const ul = $('people');
+  ul.replaceChildren(...[...people].sort().map((p) => {
+    const li = document.createElement('li');
+    li.textContent = p === me ? `${p} (you)` : p;
+    return li;
+  }));
+  const to = $('to');
+  const chosen = to.value;
+  to.replaceChildren(new Option('Everyone in the room', ''),
+    ...[...people].filter((p) => p !== me).sort().map((p) => new Option(`Only ${p}`, p)));
+  to.value = [...to.options].some((o) => o.value === chosen) ? chosen : '';
+}
+
+function onEvent(ev) {
+  switch (ev.type) {
+    case 'success': setStatus('open', `connected as ${me}`); break;
+    case 'reconnect': setStatus('reconnecting', ev.message); break;
+    case 'close': setStatus('closed', 'disconnected'); break;
+    case 'error': line('error', '', ev.message); break;
+    case 'message': {
+      const text = typeof ev.message === 'string' ? ev.message : JSON.stringify(ev.message);
+      line(ev.sender === me ? 'message mine' : 'message', ev.sender, text);
+      break;
+    }
+    case 'private': {
+      const text = typeof ev.message === 'string' ? ev.message : JSON.stringify(ev.message);
+      line('private', `${ev.sender} → you`, text);
+      break;
+    }
+    case 'notice':
+      if (ev.code === 'USER_JOINED') people.add(ev.sender);
+      else people.delete(ev.sender);
+      line('notice', '', ev.message);
+      renderPeople();
+      break;
+  }
+}
+
+async function tokenFor(name) {
+  const res = await fetch(`/dev/token?user=${encodeURIComponent(name)}`);
+  if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message || `login failed (${res.status})`);
+  return (await res.json()).token;
+}
+
+$('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const button = e.submitter || $('login').querySelector('button');
+  button.disabled = true;
+  try {
+    me = $('name').value.trim();
+    const room = $('room').value.trim();
+    if (rt && connectedAs !== me) {
+      await rt.closeRealtime();
+      rt = null;
+    }
+    if (!rt) {
+      const name = me;
+      connectedAs = name;
+      rt = new Realtime({ token: () => tokenFor(name) });
+      setStatus('connecting', 'connecting…');
+      await rt.connectRealtime(onEvent);
+    }
+    people.clear();
+    await rt.joinRealtime({ group: room });
+    $('room-title').textContent = `# ${room}`;
+    $('chat').hidden = false;
+    $('login').hidden = true;
+    $('text').focus();
+  } catch (err) {
+    line('error', '', `${err.code || 'ERROR'}: ${err.message}`);
+    $('chat').hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('send').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = $('text').value;
+  const to = $('to').value;
+  if (!text) return;
+  try {
+    await rt.postRealtime(text, to || rt.group);
+    $('text').value = '';
+    if (to) line('private mine', `you → ${to}`, text);
+  } catch (err) {
+    line('error', '', `${err.code}: ${err.message}`);
+  }
+});
+
+$('leave').addEventListener('click', async () => {
+  await rt.joinRealtime({ group: null });
+  people.clear();
+  renderPeople();
+  $('chat').hidden = true;
+  $('login').hidden = false;
+});
