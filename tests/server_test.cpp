@@ -192,3 +192,43 @@ TEST(ServerConfig, DevLoginIsOffUnlessEnabled) {
   EXPECT_EQ(http_get(port, "/dev/token?user=alice").first, 404);
   server.stop();
 }
+
+TEST_F(ServerTest, UsersAndGroupsQueries) {
+  std::string cid_a, cid_b1, cid_b2;
+  auto a = client("alice", &cid_a);
+  auto b1 = client("bob", &cid_b1);
+  auto b2 = client("bob", &cid_b2);
+  auto c = client("carol");
+  for (auto* x : {a.get(), b1.get(), b2.get()}) x->request({{"op", "join"}, {"group", "room"}});
+  c->request({{"op", "join"}, {"group", "other"}});
+  auto users = a->request({{"op", "users"}, {"group", "room"}});
+  ASSERT_EQ(users["op"], "ok");
+  ASSERT_EQ(users["data"]["list"].size(), 3u);  // one entry per connection
+  EXPECT_EQ(users["data"]["list"][0], (json{{"user_id", "alice"}, {"cid", cid_a}}));
+  auto bob = a->request({{"op", "users"}, {"group", "room"}, {"user_id", "bob"}});
+  EXPECT_EQ(bob["data"]["list"].size(), 2u);
+  auto groups = a->request({{"op", "groups"}});
+  EXPECT_EQ(groups["data"]["list"], (json::array({{{"group", "other"}, {"number_of_users", 1}},
+                                                  {{"group", "room"}, {"number_of_users", 3}}})));
+  auto big = a->request({{"op", "groups"}, {"searchFor", "number_of_users"}, {"value", 2}, {"condition", ">="}});
+  EXPECT_EQ(big["data"]["list"].size(), 1u);
+  EXPECT_EQ(a->request({{"op", "groups"}, {"limit", 5000}})["code"], "INVALID_PARAMETER");
+  auto none = a->request({{"op", "users"}, {"group", "empty"}});
+  EXPECT_EQ(none["data"]["list"].size(), 0u);
+}
+
+TEST_F(ServerTest, RtcSignalsGoToTheAddressedConnectionOnly) {
+  std::string cid_a, cid_b1, cid_b2;
+  auto a = client("alice", &cid_a);
+  auto b1 = client("bob", &cid_b1);
+  auto b2 = client("bob", &cid_b2);
+  EXPECT_EQ(a->request({{"op", "rtc"}, {"cid", cid_b2}, {"msg", {{"type", "offer"}, {"sdp", "x"}}}})["op"], "ok");
+  auto s = b2->recv_op("rtc");
+  ASSERT_TRUE(s);
+  EXPECT_EQ((*s)["sender"], "alice");
+  EXPECT_EQ((*s)["sender_cid"], cid_a);
+  EXPECT_EQ((*s)["msg"]["type"], "offer");
+  EXPECT_FALSE(b1->recv_op("rtc", std::nullopt, std::chrono::milliseconds(300)));
+  EXPECT_EQ(a->request({{"op", "rtc"}, {"cid", "cid:nope"}, {"msg", json::object()}})["code"], "RECIPIENT_OFFLINE");
+  EXPECT_EQ(a->request({{"op", "rtc"}, {"cid", cid_b1}, {"msg", "not an object"}})["code"], "INVALID_REQUEST");
+}

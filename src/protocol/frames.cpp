@@ -123,6 +123,23 @@ std::string private_frame(std::int64_t id, std::string_view user, std::string_vi
 
 std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
 
+std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json) {
+  auto f = head("rtc", id);
+  f += ",\"cid\":";
+  append_json_string(f, cid);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string query_frame(std::int64_t id, std::string_view op, const json& params) {
+  json j = params.is_object() ? params : json::object();
+  j["op"] = op;
+  j["id"] = id;
+  return j.dump();
+}
+
 namespace {
 bool fail(RequestError& err, std::optional<std::int64_t> id, Error code, std::string msg) {
   err.id = id;
@@ -198,9 +215,21 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
       if (!take_name(j, "user", limits, out.user, out.id, err)) return false;
       if (!take_payload(j, out, err)) return false;
       break;
-    case Op::Users:
+    case Op::Rtc: {
+      if (!take_name(j, "cid", limits, out.cid, out.id, err)) return false;
+      auto m = j.find("msg");
+      if (m == j.end() || !m->is_object())
+        return fail(err, out.id, Error::InvalidRequest, "\"msg\" must be an object.");
+      out.payload = m->dump();
+      break;
+    }
+    case Op::Users: {
+      std::string name;
+      if (!take_name(j, "group", limits, name, out.id, err)) return false;
+      out.group = std::move(name);
+      break;
+    }
     case Op::Groups:
-    case Op::Rtc:
     case Op::Ping:
       break;
   }
@@ -260,6 +289,18 @@ std::string private_message_frame(std::string_view sender, std::string_view send
   f += "{\"op\":\"private\",\"group\":";
   append_json_string(f, sender_group);
   f += ",\"sender\":";
+  append_json_string(f, sender);
+  f += ",\"sender_cid\":";
+  append_json_string(f, sender_cid);
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
+std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
+                            std::string_view payload_json) {
+  std::string f = "{\"op\":\"rtc\",\"sender\":";
   append_json_string(f, sender);
   f += ",\"sender_cid\":";
   append_json_string(f, sender_cid);

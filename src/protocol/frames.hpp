@@ -40,6 +40,9 @@ std::string join_frame(std::int64_t id, const std::optional<std::string>& group)
 std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json);
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json);
 std::string ping_frame(std::int64_t id);
+std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
+// users / groups: the query fields (docs/protocol.md) as a JSON object, plus op and id.
+std::string query_frame(std::int64_t id, std::string_view op, const nlohmann::json& params);
 
 // A request as the server sees it, validated for shape. Fields not used by `op` stay empty.
 struct Request {
@@ -47,6 +50,7 @@ struct Request {
   std::int64_t id = 0;
   std::optional<std::string> group;  // join (nullopt = leave), post
   std::string user;                  // private
+  std::string cid;                   // rtc: the addressed connection
   std::string payload;               // post, private: raw JSON text of "msg"
   nlohmann::json body;               // the whole frame, for ops with more fields (users, groups, rtc)
 };
@@ -69,6 +73,8 @@ std::string group_message_frame(std::string_view group, std::string_view sender,
                                 std::string_view sender_cid, std::string_view payload_json);
 std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
                                   std::string_view sender_group, std::string_view payload_json);
+std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
+                            std::string_view payload_json);
 std::string notice_frame(std::string_view code, std::string_view group, std::string_view user,
                          std::string_view cid);
 

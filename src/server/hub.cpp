@@ -24,6 +24,7 @@ void Hub::attach(const std::shared_ptr<Peer>& peer) {
   std::unique_lock lock(mu_);
   conns_[peer.get()] = Conn{peer, std::nullopt};
   users_[peer->user()].push_back(peer.get());
+  by_cid_[peer->cid()] = peer.get();
 }
 
 void Hub::detach(Peer& peer) {
@@ -36,6 +37,7 @@ void Hub::detach(Peer& peer) {
     erase_one(u->second, &peer);
     if (u->second.empty()) users_.erase(u);
   }
+  by_cid_.erase(peer.cid());
   conns_.erase(it);
 }
 
@@ -104,6 +106,38 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
       p::private_message_frame(peer.user(), peer.cid(), group, payload_json));
   for (Peer* r : u->second) r->deliver(frame);
   return {};
+}
+
+HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
+  std::shared_lock lock(mu_);
+  auto it = by_cid_.find(cid);
+  if (it == by_cid_.end()) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
+  it->second->deliver(std::make_shared<const std::string>(p::rtc_event_frame(peer.user(), peer.cid(), payload_json)));
+  return {};
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> Hub::members(const std::string& group) const {
+  std::shared_lock lock(mu_);
+  auto git = groups_.find(group);
+  if (git == groups_.end()) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(git->second.members.size());
+  for (Peer* m : git->second.members) out.emplace_back(m->user(), m->cid());
+  return out;
+}
+
+std::vector<std::pair<std::string, std::size_t>> Hub::groups() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::pair<std::string, std::size_t>> out;
+  out.reserve(groups_.size());
+  for (auto& [name, g] : groups_) out.emplace_back(name, g.members.size());
+  return out;
+}
+
+std::optional<std::string> Hub::group_of(Peer& peer) const {
+  std::shared_lock lock(mu_);
+  auto it = conns_.find(&peer);
+  return it == conns_.end() ? std::nullopt : it->second.group;
 }
 
 std::size_t Hub::connection_count() const {

@@ -46,6 +46,14 @@ class Hub {
   HubResult post_group(Peer& peer, const std::string& group, std::string_view payload_json);
   HubResult post_private(Peer& peer, const std::string& user, std::string_view payload_json);
 
+  // Relays WebRTC signalling to one connection, addressed by its cid.
+  HubResult relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json);
+
+  // Snapshots for the users/groups queries (queries.hpp). Empty optional: no such group.
+  std::optional<std::vector<std::pair<std::string, std::string>>> members(const std::string& group) const;
+  std::vector<std::pair<std::string, std::size_t>> groups() const;
+  std::optional<std::string> group_of(Peer& peer) const;
+
   std::size_t connection_count() const;
   std::size_t user_count() const;
   std::size_t group_count() const;
@@ -65,6 +73,7 @@ class Hub {
   mutable std::shared_mutex mu_;
   std::unordered_map<Peer*, Conn> conns_;
   std::unordered_map<std::string, std::vector<Peer*>> users_;
+  std::unordered_map<std::string, Peer*> by_cid_;
   std::unordered_map<std::string, Group> groups_;
 };
 

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "../protocol/frames.hpp"
+#include "queries.hpp"
 
 namespace sb::server {
 
@@ -81,11 +82,25 @@ void WsSession::handle(std::string_view text) {
     case p::Op::Post: r = ctx_.hub.post_group(*this, *req.group, req.payload); break;
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
-    case p::Op::Users:
-    case p::Op::Groups:
-    case p::Op::Rtc:
-      r = HubResult::fail(p::Error::NotSupported, "This server does not support that op yet.");
+    case p::Op::Rtc: r = ctx_.hub.relay_rtc(*this, req.cid, req.payload); break;
+    case p::Op::Users: {
+      auto members = ctx_.hub.members(*req.group);
+      std::vector<Member> list;
+      if (members)
+        for (auto& [u, c] : *members) list.push_back(Member{u, c});
+      nlohmann::json data;
+      r = query_users(req.body, std::move(list), ctx_.config.limits, data);
+      if (r.ok) return reply(p::ok_frame(req.id, data));
       break;
+    }
+    case p::Op::Groups: {
+      std::vector<GroupInfo> list;
+      for (auto& [g, n] : ctx_.hub.groups()) list.push_back(GroupInfo{g, n});
+      nlohmann::json data;
+      r = query_groups(req.body, std::move(list), ctx_.config.limits, data);
+      if (r.ok) return reply(p::ok_frame(req.id, data));
+      break;
+    }
   }
   reply(r.ok ? p::ok_frame(req.id) : p::error_frame(req.id, r.code, r.message));
 }
