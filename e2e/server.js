@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function startServer(extraArgs = []) {
-  const args = ['--port', '0', '--threads', '2', '--dev-login', '--static', 'web', '--package', 'dist', ...extraArgs];
+export async function startServer({ port = 0, args: extraArgs = [], staticDir = 'web' } = {}) {
+  const args = ['--port', String(port), '--threads', '2', '--dev-login', '--static', staticDir, '--package', 'dist', ...extraArgs];
   const proc = spawn(path.join(root, 'build/native/switchboard-server'), args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,23 +55,39 @@ export { expect };
 
 // Opens a page on the server and connects a Realtime client for `user` inside it. Every event
 // the callback gets is pushed onto window.events.
-export async function connectUser(context, server, user, { group } = {}) {
+export async function connectUser(context, server, user, { group, options = {} } = {}) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`[${user}] pageerror`, e.message));
   await page.goto(`${server.url}/blank.html`);
   await page.evaluate(
-    async ({ user, group }) => {
-      const { Realtime } = await import('/switchboard/index.js');
+    async ({ user, group, options }) => {
+      const { Realtime, RealtimeError } = await import('/switchboard/index.js');
+      window.Realtime = Realtime;
+      window.RealtimeError = RealtimeError;
       window.events = [];
-      window.rt = new Realtime({
-        token: async () => (await (await fetch(`/dev/token?user=${encodeURIComponent(user)}`)).json()).token,
-      });
+      window.tokenFor = async (u) => (await (await fetch(`/dev/token?user=${encodeURIComponent(u)}`)).json()).token;
+      window.rt = new Realtime({ ...options, token: () => window.tokenFor(user) });
       await window.rt.connectRealtime((e) => window.events.push(e));
       if (group) await window.rt.joinRealtime({ group });
     },
-    { user, group },
+    { user, group, options },
   );
   return page;
+}
+
+// Runs `fn` in the page and returns {code, message} of the error it throws (or {ok: value}).
+export async function outcome(page, fn, arg) {
+  return page.evaluate(
+    async ({ src, arg }) => {
+      try {
+        // eslint-disable-next-line no-new-func
+        return { ok: await new Function('arg', `return (${src})(arg)`)(arg) };
+      } catch (e) {
+        return { code: e.code, message: e.message, name: e.name };
+      }
+    },
+    { src: fn.toString(), arg },
+  );
 }
 
 // Waits until the page has received an event matching all fields of `match`; returns it.

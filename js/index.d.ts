@@ -75,6 +75,51 @@ export interface SuccessResult {
   message: string;
 }
 
+export interface FetchOptions {
+  /** items per page, 1..1000 (default 100) */
+  limit?: number;
+  /** continue the same query from where its last page ended */
+  fetchMore?: boolean;
+  /** default true */
+  ascending?: boolean;
+  /** start after this key (a startKey of an earlier page) */
+  startKey?: object | string;
+}
+
+/** Skapi's list shape. */
+export interface DatabaseResponse<T> {
+  list: T[];
+  /** the key to continue from, or 'end' */
+  startKey: object | 'end';
+  endOfList: boolean;
+  /** the start keys used so far by this query, as JSON texts */
+  startKeyHistory: string[];
+}
+
+export interface RealtimeUser {
+  user_id: string;
+  /** "cid:<id>" of one connection */
+  cid: string;
+}
+
+export interface RealtimeGroup {
+  group: string;
+  /** connections in the group */
+  number_of_users: number;
+}
+
+export type Condition = '>' | '>=' | '=' | '<' | '<=' | '!=' | 'gt' | 'gte' | 'eq' | 'lt' | 'lte' | 'ne';
+
+export type GroupSearch =
+  | { searchFor: 'group'; value: string; condition?: Condition; range?: string }
+  | { searchFor: 'number_of_users'; value: number; condition?: Condition; range?: number };
+
+export interface Notification {
+  title: string;
+  body: string;
+  config?: { always?: boolean };
+}
+
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export declare class Realtime {
@@ -82,7 +127,13 @@ export declare class Realtime {
   connectRealtime(callback: RealtimeCallback): Promise<WebSocket>;
   closeRealtime(): Promise<void>;
   joinRealtime(params: { group: string | null }): Promise<SuccessResult>;
-  postRealtime(message: any, recipient: string, notification?: unknown): Promise<SuccessResult>;
+  /** `notification` is validated (at most 3 KB) but no push is sent: Switchboard has no push service. */
+  postRealtime(message: any, recipient: string, notification?: Notification): Promise<SuccessResult>;
+  getRealtimeUsers(
+    params?: { group?: string; user_id?: string },
+    fetchOptions?: FetchOptions,
+  ): Promise<DatabaseResponse<RealtimeUser>>;
+  getRealtimeGroups(params?: GroupSearch | null, fetchOptions?: FetchOptions): Promise<DatabaseResponse<RealtimeGroup>>;
   readonly state: ConnectionState;
   readonly cid: string | null;
   readonly group: string | null;

@@ -27,6 +27,29 @@ export class RealtimeError extends Error {
   }
 }
 
+// Keep-alive ticks from a Worker: page timers in hidden tabs are throttled to once a minute, a
+// worker's are not. Falls back to a page timer where workers from blobs are not allowed.
+function startTicker(fn, ms) {
+  try {
+    const src = `const t = setInterval(() => postMessage(0), ${Number(ms)}); onmessage = () => { clearInterval(t); close(); };`;
+    const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+    const worker = new Worker(url);
+    URL.revokeObjectURL(url);
+    worker.onmessage = () => fn();
+    return () => worker.terminate();
+  } catch (e) {
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  }
+}
+
+function validateNotification(n) {
+  if (typeof n !== 'object' || Array.isArray(n) || typeof n.title !== 'string' || typeof n.body !== 'string')
+    throw new RealtimeError('INVALID_PARAMETER', '"notification" must be { title: string, body: string, config? }.');
+  if (new TextEncoder().encode(JSON.stringify(n)).length > 3072)
+    throw new RealtimeError('INVALID_PARAMETER', 'Notification should be less than 3kb.');
+}
+
 function defaultUrl() {
   if (typeof location === 'undefined') throw new RealtimeError('INVALID_REQUEST', 'No page origin: pass `url`.');
   const u = new URL('/realtime', location.href);
@@ -54,6 +77,7 @@ export class Realtime {
     this._nextCall = 1;
     this._connecting = null;
     this._listeners = null;
+    this._pages = new Map();
   }
 
   // ---- Skapi's methods ----------------------------------------------------------------------
@@ -92,19 +116,47 @@ export class Realtime {
     if (group !== null && group !== undefined && typeof group !== 'string')
       throw new RealtimeError('INVALID_PARAMETER', '"group" must be a string or null.');
     const core = this._requireCore();
-    const message = await this._call((id) => core.join(id, group || ''));
+    const { message } = await this._call((id) => core.join(id, group || ''));
     return { type: 'success', message };
   }
 
-  /** Sends `message` (any JSON value) to the joined group, or privately to a user id. */
+  /**
+   * Sends `message` (any JSON value) to the joined group, or privately to a user id.
+   * `notification` ({title, body, config?}, at most 3 KB) is validated as Skapi does; push
+   * delivery to offline users is not provided by Switchboard.
+   */
   async postRealtime(message, recipient, notification) {
     if (typeof recipient !== 'string' || recipient === '')
       throw new RealtimeError('INVALID_PARAMETER', '"recipient" must be a user id or the joined group.');
     const json = JSON.stringify(message);
     if (json === undefined) throw new RealtimeError('INVALID_PARAMETER', '"message" must be a JSON value.');
+    if (notification !== undefined && notification !== null) validateNotification(notification);
     const core = this._requireCore();
     await this._call((id) => core.post(id, json, recipient));
     return { type: 'success', message: 'Message sent.' };
+  }
+
+  /** Connections in a group (default: the joined one), one entry per connection: {user_id, cid}. */
+  async getRealtimeUsers(params, fetchOptions) {
+    const p = params || {};
+    if (p.group !== undefined && p.group !== null && typeof p.group !== 'string')
+      throw new RealtimeError('INVALID_PARAMETER', '"group" must be a string.');
+    if (p.user_id !== undefined && p.user_id !== null && typeof p.user_id !== 'string')
+      throw new RealtimeError('INVALID_PARAMETER', '"user_id" must be a string.');
+    const query = {};
+    if (p.group) query.group = p.group;
+    if (p.user_id) query.user_id = p.user_id;
+    return this._list('users', query, fetchOptions);
+  }
+
+  /** Groups with their connection counts, optionally searched: {searchFor, value, condition?, range?}. */
+  async getRealtimeGroups(params, fetchOptions) {
+    const query = {};
+    if (params) {
+      for (const k of ['searchFor', 'value', 'condition', 'range'])
+        if (params[k] !== undefined && params[k] !== null) query[k] = params[k];
+    }
+    return this._list('groups', query, fetchOptions);
   }
 
   // ---- state --------------------------------------------------------------------------------
@@ -123,6 +175,30 @@ export class Realtime {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  // One page of a list, in Skapi's DatabaseResponse shape. `fetchMore` continues the same query
+  // from where its last page ended; `startKey` starts from a given key.
+  async _list(op, query, fetchOptions) {
+    const o = fetchOptions || {};
+    const limit = o.limit === undefined ? 100 : o.limit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RealtimeError('INVALID_PARAMETER', '"limit" must be an integer from 1 to 1000.');
+    const ascending = o.ascending === undefined ? true : !!o.ascending;
+    const core = this._requireCore();
+    const key = `${op}:${JSON.stringify(query)}:${ascending}`;
+    let page = o.fetchMore ? this._pages.get(key) : undefined;
+    if (!page) page = { startKey: undefined, history: [] };
+    let start = o.startKey !== undefined ? o.startKey : page.startKey;
+    if (start === 'end')
+      return { list: [], startKey: 'end', endOfList: true, startKeyHistory: page.history.slice() };
+    const request = { ...query, limit, ascending };
+    if (start) request.start = typeof start === 'string' ? JSON.parse(start) : start;
+    const { data } = await this._call((id) => core[op](id, JSON.stringify(request)));
+    if (start) page.history.push(typeof start === 'string' ? start : JSON.stringify(start));
+    page.startKey = data.startKey;
+    this._pages.set(key, page);
+    return { list: data.list, startKey: data.startKey, endOfList: data.endOfList, startKeyHistory: page.history.slice() };
+  }
 
   _requireCore() {
     if (!this._core)
@@ -163,12 +239,12 @@ export class Realtime {
       event: (type, messageJson, sender, senderCid, senderRid, code) => {
         queueMicrotask(() => this._emit(type, messageJson, sender, senderCid, senderRid, code));
       },
-      reply: (call, ok, code, message) => {
+      reply: (call, ok, code, message, dataJson) => {
         queueMicrotask(() => {
           const c = this._calls.get(call);
           if (!c) return;
           this._calls.delete(call);
-          if (ok) c.resolve(message);
+          if (ok) c.resolve({ message, data: dataJson ? JSON.parse(dataJson) : undefined });
           else c.reject(new RealtimeError(code, message));
         });
       },
@@ -231,6 +307,7 @@ export class Realtime {
     };
     for (const [name, fn] of Object.entries(this._listeners))
       (name === 'visibilitychange' ? document : window).addEventListener(name, fn);
+    this._stopTicker = startTicker(() => core.tick(), Math.max(250, (this._options.keepAlive || 15000) / 3));
   }
 
   _unlisten() {
@@ -238,6 +315,8 @@ export class Realtime {
     for (const [name, fn] of Object.entries(this._listeners))
       (name === 'visibilitychange' ? document : window).removeEventListener(name, fn);
     this._listeners = null;
+    if (this._stopTicker) this._stopTicker();
+    this._stopTicker = null;
   }
 }
 

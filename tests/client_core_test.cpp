@@ -384,3 +384,40 @@ TEST(ClientCore, FatalCloseAfterConnectStopsReconnecting) {
   h.clock.advance(100000);
   EXPECT_EQ(h.host.token_requests.size(), 1u);
 }
+
+TEST(ClientCore, UsersQueryDefaultsToTheJoinedGroup) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->users("{}", c());
+  EXPECT_EQ(c.results.back().code, "INVALID_PARAMETER");  // no group joined yet
+  h.core->join(std::string("room"), c());
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  h.core->users(R"({"limit":2})", c());
+  auto q = h.last_sent();
+  EXPECT_EQ(q["op"], "users");
+  EXPECT_EQ(q["group"], "room");
+  EXPECT_EQ(q["limit"], 2);
+  h.core->on_transport_text(protocol::ok_frame(q["id"].get<int64_t>(), {{"list", nlohmann::json::array()}, {"endOfList", true}, {"startKey", "end"}}));
+  ASSERT_TRUE(c.results.back().ok);
+  EXPECT_EQ(nlohmann::json::parse(c.results.back().data_json)["startKey"], "end");
+  h.core->groups(R"({"searchFor":"number_of_users","value":1})", c());
+  EXPECT_EQ(h.last_sent()["op"], "groups");
+  EXPECT_EQ(h.last_sent()["value"], 1);
+}
+
+TEST(ClientCore, OversizedFramesAreRefusedBeforeSending) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  protocol::Limits small;
+  small.max_frame_bytes = 100;
+  h.core->on_token(h.core->attempt(), "t");
+  h.core->on_transport_text(protocol::welcome_frame("cid:1", "alice", small));
+  auto sent = h.transport.sent.size();
+  h.core->post("\"" + std::string(200, 'x') + "\"", "bob", c());
+  EXPECT_EQ(c.results.back().code, "TOO_LARGE");
+  EXPECT_EQ(h.transport.sent.size(), sent);
+  EXPECT_EQ(h.core->state(), State::Open);
+}

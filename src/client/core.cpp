@@ -134,15 +134,17 @@ void Core::on_transport_open() {
   last_rx_ = clock_.now_ms();
 }
 
-void Core::handle_welcome(const std::string& cid, const std::string& user) {
+void Core::handle_welcome(const p::ServerFrame& f) {
   if (state_ != State::Connecting) return;
   clock_.cancel(connect_timer_);
   connect_timer_ = 0;
   state_ = State::Open;
   ever_open_ = true;
   reconnect_n_ = 0;
-  cid_ = cid;
-  user_ = user;
+  cid_ = f.cid;
+  user_ = f.user;
+  if (f.data.is_object() && f.data.contains("max_frame_bytes") && f.data["max_frame_bytes"].is_number_unsigned())
+    max_frame_bytes_ = f.data["max_frame_bytes"].get<std::size_t>();
   last_rx_ = last_tx_ = clock_.now_ms();
   start_tick();
   // Rejoin first: the server handles frames in order, so queued posts land in the group.
@@ -347,6 +349,15 @@ void Core::request(Build build, Reply done, OnOk on_ok) {
 
 void Core::send_now(Build build, Reply done, OnOk on_ok) {
   std::int64_t id = next_id_++;
+  std::string frame = build(id);
+  // The server would drop the connection for an oversized frame: refuse it here instead.
+  if (frame.size() > max_frame_bytes_) {
+    if (done)
+      done(err(Error::TooLarge, "The message is " + std::to_string(frame.size()) +
+                                    " bytes framed; the server accepts at most " +
+                                    std::to_string(max_frame_bytes_) + "."));
+    return;
+  }
   Pending pend{std::move(done), std::move(on_ok), 0};
   pend.timer = clock_.start(opt_.request_timeout_ms, [this, id] {
     auto it = pending_.find(id);
@@ -357,7 +368,7 @@ void Core::send_now(Build build, Reply done, OnOk on_ok) {
   });
   pending_.emplace(id, std::move(pend));
   last_tx_ = clock_.now_ms();
-  transport_.send(build(id));
+  transport_.send(frame);
 }
 
 void Core::handle_reply(const p::ServerFrame& f) {
@@ -382,7 +393,7 @@ void Core::on_transport_text(std::string_view text) {
     return;
   }
   if (f.op == "welcome") {
-    handle_welcome(f.cid, f.user);
+    handle_welcome(f);
   } else if (f.op == "ok" || (f.op == "error" && f.id >= 0)) {
     handle_reply(f);
   } else if (f.op == "error") {
@@ -434,6 +445,32 @@ void Core::post(const std::string& payload_json, const std::string& recipient, R
                              return p::private_frame(id, recipient, payload_json);
                            });
   request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); });
+}
+
+void Core::users(const std::string& params_json, Reply done) { query("users", params_json, std::move(done)); }
+void Core::groups(const std::string& params_json, Reply done) { query("groups", params_json, std::move(done)); }
+
+void Core::query(const char* op, const std::string& params_json, Reply done) {
+  nlohmann::json params = nlohmann::json::parse(params_json, nullptr, false);
+  if (params.is_discarded() || !(params.is_object() || params.is_null())) {
+    done(err(Error::InvalidParameter, "Query parameters must be an object."));
+    return;
+  }
+  if (params.is_null()) params = nlohmann::json::object();
+  if (std::string_view(op) == "users" && (!params.contains("group") || params["group"].is_null())) {
+    if (!group_) {
+      done(err(Error::InvalidParameter, "No group joined: pass { group } or run joinRealtime() first."));
+      return;
+    }
+    params["group"] = *group_;
+  }
+  std::string name = op;
+  request([name, params](std::int64_t id) { return p::query_frame(id, name, params); }, std::move(done),
+          [](const p::ServerFrame& f) {
+            Result r = ok({});
+            r.data_json = f.data.dump();
+            return r;
+          });
 }
 
 }  // namespace sb::client

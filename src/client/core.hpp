@@ -64,6 +64,11 @@ class Core {
   void close(Reply done);
   void join(std::optional<std::string> group, Reply done);
   void post(const std::string& payload_json, const std::string& recipient, Reply done);
+  // getRealtimeUsers / getRealtimeGroups: `params_json` holds the query fields of
+  // docs/protocol.md; users without a group asks about the joined one. Result.data_json is the
+  // server's {list, startKey, endOfList}.
+  void users(const std::string& params_json, Reply done);
+  void groups(const std::string& params_json, Reply done);
 
   // ---- lifecycle hints from the platform ----
   void wake();       // network back online or tab visible: reconnect now / probe the socket
@@ -94,7 +99,8 @@ class Core {
   void start_attempt();
   void schedule_reconnect();
   void handle_lost(int code, const std::string& reason);
-  void handle_welcome(const std::string& cid, const std::string& user);
+  void handle_welcome(const protocol::ServerFrame& f);
+  void query(const char* op, const std::string& params_json, Reply done);
   void handle_reply(const protocol::ServerFrame& f);
   void fail_all(const std::string& code, const std::string& message, bool include_queued);
   void finish_connect(const Result& r);
@@ -120,6 +126,7 @@ class Core {
   std::int64_t next_id_ = 1;
   std::uint64_t next_queue_key_ = 1;
   double last_rx_ = 0, last_tx_ = 0;
+  std::size_t max_frame_bytes_ = 64 * 1024;  // the server's, from its welcome
 
   std::vector<Reply> connect_waiters_;
   std::map<std::int64_t, Pending> pending_;

@@ -56,6 +56,8 @@ class WasmClient {
   void post(int call, const std::string& payload_json, const std::string& recipient) {
     core_.post(payload_json, recipient, reply(call));
   }
+  void users(int call, const std::string& params_json) { core_.users(params_json, reply(call)); }
+  void groups(int call, const std::string& params_json) { core_.groups(params_json, reply(call)); }
   void provide_token(double attempt, const std::string& token) {
     core_.on_token(static_cast<std::uint64_t>(attempt), token);
   }
@@ -107,6 +109,8 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("close", &WasmClient::close)
       .function("join", &WasmClient::join)
       .function("post", &WasmClient::post)
+      .function("users", &WasmClient::users)
+      .function("groups", &WasmClient::groups)
       .function("provideToken", &WasmClient::provide_token)
       .function("tokenFailed", &WasmClient::token_failed)
       .function("wake", &WasmClient::wake)
