@@ -295,3 +295,57 @@ test('a call made while the server stays down rejects with TIMEOUT', async ({ co
   await waitForEvent(alice, { type: 'reconnect' });
   expect(await outcome(alice, () => window.rt.postRealtime('lost?', 't1'))).toMatchObject({ code: 'TIMEOUT' });
 });
+
+test('a frozen server is detected as dead and replaced once it answers again', async ({ context }) => {
+  const server = await startServer();
+  try {
+    const alice = await connectUser(context, server, 'alice', {
+      group: 'd1',
+      options: { keepAlive: 300, deadAfter: 1500, connectTimeout: 1000, reconnect: { initialDelay: 100, maxDelay: 400 } },
+    });
+    server.proc.kill('SIGSTOP');  // the socket stays open, nothing answers
+    await waitForEvent(alice, { type: 'error', message: 'Skapi: WebSocket unexpected close.' }, 8000);
+    await waitForEvent(alice, { type: 'reconnect' });
+    server.proc.kill('SIGCONT');
+    await alice.waitForFunction(() => window.events.filter((e) => e.type === 'success').length >= 2, null, { timeout: 15000 });
+    await alice.waitForFunction(() => window.rt.state === 'open');
+    expect(await alice.evaluate(() => window.rt.postRealtime('alive', 'd1'))).toEqual({ type: 'success', message: 'Message sent.' });
+  } finally {
+    server.proc.kill('SIGCONT');
+    await server.stop();
+  }
+});
+
+test('the online event reconnects at once instead of waiting out the backoff', async ({ context }) => {
+  let server = await startServer();
+  const port = Number(new URL(server.url).port);
+  const alice = await connectUser(context, server, 'alice', {
+    group: 'o1',
+    options: { reconnect: { initialDelay: 60000, maxDelay: 60000 }, connectTimeout: 2000 },
+  });
+  await server.stop();
+  await waitForEvent(alice, { type: 'error', message: 'Skapi: WebSocket unexpected close.' });
+  server = await startServer({ port });
+  try {
+    // The first retry may be up to a minute away; the browser says the network is back.
+    await alice.evaluate(() => window.dispatchEvent(new Event('online')));
+    await alice.waitForFunction(() => window.events.filter((e) => e.type === 'success').length >= 2, null, { timeout: 5000 });
+    expect(await alice.evaluate(() => window.rt.group)).toBe('o1');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('wasmUrl overrides where the wasm core is loaded from', async ({ page, server }) => {
+  const wasm = [];
+  page.on('request', (r) => { if (r.url().includes('.wasm')) wasm.push(new URL(r.url()).pathname + new URL(r.url()).search); });
+  await page.goto(`${server.url}/blank.html`);
+  const state = await page.evaluate(async () => {
+    const { Realtime } = await import('/switchboard/index.js');
+    const rt = new Realtime({ wasmUrl: '/switchboard/switchboard_core.wasm?from=option', token: async () => (await (await fetch('/dev/token?user=w')).json()).token });
+    await rt.connectRealtime(() => {});
+    return rt.state;
+  });
+  expect(state).toBe('open');
+  expect(wasm).toEqual(['/switchboard/switchboard_core.wasm?from=option']);
+});

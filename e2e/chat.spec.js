@@ -15,6 +15,8 @@ test('two users chat on the demo page', async ({ browser, server }) => {
     await expect(page.locator('#room-title')).toHaveText('# lobby');
   }
   await expect(alice.locator('#people')).toContainText('bob');
+  await expect(bob.locator('#people')).toContainText('alice');  // joined before bob: listed from getRealtimeUsers
+  await expect(alice.locator('#login')).toBeHidden();
   await alice.fill('#text', 'hello from alice');
   await alice.press('#text', 'Enter');
   await expect(bob.locator('#log li.message').last()).toHaveText('alicehello from alice');
@@ -23,6 +25,13 @@ test('two users chat on the demo page', async ({ browser, server }) => {
   await bob.fill('#text', 'hi alice, 100% here');
   await bob.click('#send button');
   await expect(alice.locator('#log li.message').last()).toHaveText('bobhi alice, 100% here');
+
+  // A private line to alice only.
+  await bob.selectOption('#to', 'alice');
+  await bob.fill('#text', 'just you');
+  await bob.press('#text', 'Enter');
+  await expect(alice.locator('#log li.private').last()).toHaveText('bob → youjust you');
+  await expect(bob.locator('#log li.private.mine').last()).toHaveText('you → alicejust you');
   await ctxA.close();
   await ctxB.close();
 });

@@ -40,9 +40,26 @@ function renderPeople() {
   to.value = [...to.options].some((o) => o.value === chosen) ? chosen : '';
 }
 
+// Who is here already: the notices only tell what changes after we joined.
+async function refreshPeople() {
+  if (!rt || !rt.group) return;
+  people.clear();
+  let page = await rt.getRealtimeUsers({}, { limit: 1000 });
+  for (;;) {
+    for (const u of page.list) people.add(u.user_id);
+    if (page.endOfList) break;
+    page = await rt.getRealtimeUsers({}, { limit: 1000, fetchMore: true });
+  }
+  renderPeople();
+}
+
 function onEvent(ev) {
   switch (ev.type) {
-    case 'success': setStatus('open', `connected as ${me}`); break;
+    case 'success':
+      setStatus('open', `connected as ${me}`);
+      // After a reconnect the client rejoins by itself; the room may have changed meanwhile.
+      setTimeout(() => refreshPeople().catch(() => {}), 100);
+      break;
     case 'reconnect': setStatus('reconnecting', ev.message); break;
     case 'close': setStatus('closed', 'disconnected'); break;
     case 'error': line('error', '', ev.message); break;
@@ -91,6 +108,7 @@ $('login').addEventListener('submit', async (e) => {
     }
     people.clear();
     await rt.joinRealtime({ group: room });
+    await refreshPeople();
     $('room-title').textContent = `# ${room}`;
     $('chat').hidden = false;
     $('login').hidden = true;
