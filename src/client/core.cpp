@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../protocol/frames.hpp"
+#include "rtc_signaling.hpp"
 
 namespace sb::client {
 
@@ -181,6 +182,7 @@ void Core::on_transport_close(int code, const std::string& reason) {
 
 void Core::handle_lost(int code, const std::string& reason) {
   bool was_open = state_ == State::Open;
+  if (rtc_) rtc_->on_lost();
   clock_.cancel(connect_timer_);
   connect_timer_ = 0;
   clock_.cancel(tick_timer_);
@@ -247,6 +249,7 @@ void Core::close(Reply done) {
 
 void Core::page_hide() {
   if (state_ == State::Idle || state_ == State::Closed) return;
+  if (rtc_) rtc_->on_closing();  // hang up calls while the socket can still say so
   if (state_ == State::Open) {
     // Leave first so the group sees USER_LEFT, then close; the server reads both in order.
     if (group_) transport_.send(p::join_frame(next_id_++, std::nullopt));
@@ -395,6 +398,8 @@ void Core::on_transport_text(std::string_view text) {
     e.sender_cid = std::move(f.sender_cid);
     e.sender_rid = std::move(f.group);
     emit(std::move(e));
+  } else if (f.op == "rtc") {
+    if (rtc_) rtc_->on_rtc_frame(f.sender, f.sender_cid, f.payload);
   } else if (f.op == "notice") {
     Event e;
     e.type = "notice";
@@ -434,6 +439,11 @@ void Core::post(const std::string& payload_json, const std::string& recipient, R
                              return p::private_frame(id, recipient, payload_json);
                            });
   request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); });
+}
+
+void Core::send_rtc(const std::string& cid, const std::string& payload_json, Reply done) {
+  request([cid, payload_json](std::int64_t id) { return p::rtc_frame(id, cid, payload_json); },
+          std::move(done), nullptr);
 }
 
 }  // namespace sb::client
