@@ -342,3 +342,37 @@ test('two connections of one user can call each other; closeRealtime hangs up', 
   await a1.evaluate(() => window.rt.closeRealtime());
   expect(await rtcClosed(a2, cid1)).toMatchObject({ sender: 'alice', code: 'RTC_HANGUP' });
 });
+
+test('media is refused with NOT_SUPPORTED on a page that is neither https: nor localhost', async ({ browser, context, server }) => {
+  const [bob] = await setup(context, server, 'bob');
+  const bobCid = await cidOf(bob);
+  // An http: origin that is not localhost: the same server under another name (its own browser,
+  // so the name can resolve to loopback).
+  const port = new URL(server.url).port;
+  const other = await browser.browserType().launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--host-resolver-rules=MAP insecure.test 127.0.0.1'],
+  });
+  try {
+    const page = await other.newPage();
+    await page.goto(`http://insecure.test:${port}/blank.html`);
+    const result = await page.evaluate(async (bobCid) => {
+      const { Realtime } = await import('/switchboard/index.js');
+      const rt = new Realtime({ token: async () => (await (await fetch('/dev/token?user=eve')).json()).token });
+      await rt.connectRealtime(() => {});
+      const media = await rt.connectRTC({ cid: bobCid, media: { video: true } }).then(() => 'ok', (e) => [e.code, e.message]);
+      const stream = await rt.connectRTC({ cid: bobCid, media: new MediaStream() }).then(() => 'ok', (e) => e.code);
+      const none = await rt.connectRTC({ cid: bobCid, media: { video: false, audio: false } }).then(() => 'ok', (e) => e.code);
+      return { secure: window.isSecureContext, media, stream, none };
+    }, bobCid);
+    expect(result.secure).toBe(false);
+    expect(result.media[0]).toBe('NOT_SUPPORTED');
+    expect(result.media[1]).toMatch(/https|localhost/);
+    expect(result.stream).toBe('NOT_SUPPORTED');
+    expect(result.none).toBe('ok'); // data-only calls need no secure page
+    await bob.waitForFunction(() => window.incoming().length === 1);
+  } finally {
+    await other.close();
+  }
+});
