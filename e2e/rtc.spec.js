@@ -376,3 +376,44 @@ test('media is refused with NOT_SUPPORTED on a page that is neither https: nor l
     await other.close();
   }
 });
+
+test('the demo page: Call, Accept, two videos playing, Hang up', async ({ browser, server }) => {
+  const ctxA = await browser.newContext();
+  const ctxB = await browser.newContext();
+  const alice = await ctxA.newPage();
+  const bob = await ctxB.newPage();
+  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']]) {
+    await page.goto(server.url + '/');
+    await page.fill('#name', name);
+    await page.fill('#room', 'callroom');
+    await page.click('#login button');
+    await expect(page.locator('#status')).toHaveText(`connected as ${name}`);
+  }
+  const callBob = alice.locator('#people li', { hasText: 'bob' }).getByRole('button', { name: 'Call' });
+  await expect(callBob).toBeVisible();
+
+  // A rejected call first.
+  await callBob.click();
+  await expect(bob.locator('#incoming')).toBeVisible();
+  await expect(bob.locator('#incoming-text')).toHaveText('alice is calling (video)');
+  await bob.click('#reject');
+  await expect(alice.locator('#log li.error').last()).toHaveText('bob declined the call.');
+  await expect(alice.locator('#call')).toBeHidden();
+
+  await callBob.click();
+  await expect(alice.locator('#call-status')).toHaveText('Calling bob…');
+  await bob.click('#accept');
+  for (const [page, other] of [[alice, 'bob'], [bob, 'alice']]) {
+    await expect(page.locator('#call-status')).toHaveText(`In a call with ${other}`);
+    await page.waitForFunction(() => document.getElementById('remote-video').videoWidth > 0, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('local-video').videoWidth > 0, null, { timeout: 10_000 });
+    const t0 = await page.evaluate(() => document.getElementById('remote-video').currentTime);
+    await page.waitForFunction((t0) => document.getElementById('remote-video').currentTime > t0, t0, { timeout: 10_000 });
+  }
+  await bob.click('#hangup');
+  await expect(bob.locator('#call')).toBeHidden();
+  await expect(alice.locator('#call')).toBeHidden();
+  await expect(alice.locator('#log li.notice').last()).toHaveText('bob hung up.');
+  await ctxA.close();
+  await ctxB.close();
+});

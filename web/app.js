@@ -1,11 +1,13 @@
 // The demo chat: dev login, one room, group and private messages, presence from notices.
 import { Realtime } from '/switchboard/index.js';
+import { initCalls, startCall, onIncoming, onClosed, endCalls } from '/call.js';
 
 const $ = (id) => document.getElementById(id);
 let rt = null;
 let me = '';
 let connectedAs = '';
 const people = new Set();
+const cids = new Map(); // user -> a connection id of theirs, for the Call buttons
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
@@ -31,6 +33,15 @@ function renderPeople() {
   ul.replaceChildren(...[...people].sort().map((p) => {
     const li = document.createElement('li');
     li.textContent = p === me ? `${p} (you)` : p;
+    if (p !== me && cids.has(p)) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'call';
+      b.textContent = 'Call';
+      b.title = `Video call ${p}`;
+      b.addEventListener('click', () => startCall(p, cids.get(p)));
+      li.append(' ', b);
+    }
     return li;
   }));
   const to = $('to');
@@ -41,7 +52,15 @@ function renderPeople() {
 }
 
 function onEvent(ev) {
+  if (ev.sender && ev.sender_cid && ev.sender !== me && (ev.type === 'message' || ev.type === 'private')) {
+    if (!cids.has(ev.sender)) {
+      cids.set(ev.sender, ev.sender_cid);
+      renderPeople();
+    }
+  }
   switch (ev.type) {
+    case 'rtc:incoming': onIncoming(ev); break;
+    case 'rtc:closed': onClosed(ev); break;
     case 'success': setStatus('open', `connected as ${me}`); break;
     case 'reconnect': setStatus('reconnecting', ev.message); break;
     case 'close': setStatus('closed', 'disconnected'); break;
@@ -57,8 +76,13 @@ function onEvent(ev) {
       break;
     }
     case 'notice':
-      if (ev.code === 'USER_JOINED') people.add(ev.sender);
-      else people.delete(ev.sender);
+      if (ev.code === 'USER_JOINED') {
+        people.add(ev.sender);
+        if (ev.sender_cid) cids.set(ev.sender, ev.sender_cid);
+      } else {
+        people.delete(ev.sender);
+        cids.delete(ev.sender);
+      }
       line('notice', '', ev.message);
       renderPeople();
       break;
@@ -79,6 +103,7 @@ $('login').addEventListener('submit', async (e) => {
     me = $('name').value.trim();
     const room = $('room').value.trim();
     if (rt && connectedAs !== me) {
+      await endCalls();
       await rt.closeRealtime();
       rt = null;
     }
@@ -86,11 +111,24 @@ $('login').addEventListener('submit', async (e) => {
       const name = me;
       connectedAs = name;
       rt = new Realtime({ token: () => tokenFor(name) });
+      initCalls(rt, line);
       setStatus('connecting', 'connecting…');
       await rt.connectRealtime(onEvent);
     }
     people.clear();
+    cids.clear();
     await rt.joinRealtime({ group: room });
+    if (typeof rt.getRealtimeUsers === 'function') {
+      // Who was here before us (and their connection ids, for the Call buttons).
+      try {
+        const { list } = await rt.getRealtimeUsers({ group: room });
+        for (const u of list) {
+          people.add(u.user_id);
+          if (u.user_id !== me && !cids.has(u.user_id)) cids.set(u.user_id, u.cid);
+        }
+        renderPeople();
+      } catch {}
+    }
     $('room-title').textContent = `# ${room}`;
     $('chat').hidden = false;
     $('login').hidden = true;
@@ -118,6 +156,7 @@ $('send').addEventListener('submit', async (e) => {
 });
 
 $('leave').addEventListener('click', async () => {
+  await endCalls();
   await rt.joinRealtime({ group: null });
   people.clear();
   renderPeople();
