@@ -389,3 +389,40 @@ TEST(RtcSignaling, CallsBetweenTwoConnectionsOfOneUser) {
   ASSERT_EQ(a1.kinds(), std::vector<std::string>{"pickup"});
   EXPECT_EQ(a1.rtc_events[0].call, h);
 }
+
+TEST(RtcSignaling, RateLimitedSignalsAreSentAgainWhileTheCallLasts) {
+  Side a;
+  int h = a.rtc->call("cid:b", 0, "");
+  auto ring = a.take_rtc()[0];
+  a.from("bob", "cid:b", sig("pickup", ring["msg"]["call"], "callee"));
+  ASSERT_TRUE(a.rtc->signal(h, "ice", R"({"candidate":"c1"})"));
+  auto first = a.take_rtc();
+  ASSERT_EQ(first.size(), 1u);
+  a.fail(first[0]["id"], protocol::Error::RateLimited);
+  EXPECT_TRUE(a.take_rtc().empty());
+  a.clock.advance(300);
+  auto again = a.take_rtc();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0]["msg"], first[0]["msg"]);
+  EXPECT_NE(again[0]["id"], first[0]["id"]);
+  // Refused again, then the call ends: no more attempts.
+  a.fail(again[0]["id"], protocol::Error::RateLimited);
+  a.rtc->hangup(h);
+  a.take_rtc();
+  a.clock.advance(10000);
+  EXPECT_TRUE(a.take_rtc().empty());
+}
+
+TEST(RtcSignaling, EssentialSignalStillRefusedAfterRetriesEndsTheCall) {
+  RtcOptions o;
+  o.rate_limited_retries = 1;
+  Side a(o);
+  int h = a.rtc->call("cid:b", 0, "");
+  a.fail(a.take_rtc()[0]["id"], protocol::Error::RateLimited);
+  a.clock.advance(300);
+  a.fail(a.take_rtc()[0]["id"], protocol::Error::RateLimited);
+  a.clock.advance(0);
+  ASSERT_EQ(a.kinds(), std::vector<std::string>{"ended"});
+  EXPECT_EQ(a.rtc_events[0].call, h);
+  EXPECT_EQ(a.rtc_events[0].code, "RATE_LIMITED");
+}

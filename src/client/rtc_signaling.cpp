@@ -64,10 +64,22 @@ void RtcSignaling::send(Call& c, std::string_view kind, const std::string& extra
   msg += '"';
   msg += extra;
   msg += '}';
-  int handle = c.handle;
+  send_msg(c.handle, c.peer_cid, std::move(msg), essential, 0);
+}
+
+void RtcSignaling::send_msg(int handle, const std::string& cid, std::string msg, bool essential, int attempt) {
   std::weak_ptr<bool> alive = alive_;
-  core_.send_rtc(c.peer_cid, msg, [this, alive, handle, essential](const Result& r) {
+  core_.send_rtc(cid, msg, [this, alive, handle, cid, msg, essential, attempt](const Result& r) {
     if (r.ok || alive.expired() || !*alive.lock()) return;
+    // Over the server's message rate (a burst of ICE candidates): try again a little later, as
+    // long as the call is still on.
+    if (r.code == p::to_string(p::Error::RateLimited) && attempt < opt_.rate_limited_retries) {
+      clock_.start(opt_.rate_limited_retry_ms * (attempt + 1), [this, alive, handle, cid, msg, essential, attempt] {
+        if (alive.expired() || !*alive.lock() || !find(handle)) return;
+        send_msg(handle, cid, msg, essential, attempt + 1);
+      });
+      return;
+    }
     if (!essential && r.code != p::to_string(p::Error::RecipientOffline)) return;
     // Core may answer inside send_rtc (no connection): end the call from a fresh stack.
     std::string code = r.code, message = r.message;

@@ -59,6 +59,8 @@ struct RtcOptions {
   double callee_grace_ms = 5000;      // callee: a ring expires at the caller's timeout plus this
   std::size_t max_buffered = 512;     // signals kept per ringing call before the callee picks up
   std::size_t max_calls = 64;         // calls at once; more incoming rings are rejected
+  double rate_limited_retry_ms = 300; // a signal refused with RATE_LIMITED is sent again after this
+  int rate_limited_retries = 5;       // (times the attempt number), this many times at most
 };
 
 enum class RtcRole { Caller, Callee };
@@ -115,6 +117,7 @@ class RtcSignaling : public RtcListener {
   Call* find(int handle);
   Call* find_by_wire(const std::string& peer_cid, const std::string& id, RtcRole role);
   void send(Call& c, std::string_view kind, const std::string& extra, bool essential);
+  void send_msg(int handle, const std::string& cid, std::string msg, bool essential, int attempt);
   void end(int handle, std::string code, std::string message, bool remote, bool tell_peer);
   void emit(RtcEvent e);
 
