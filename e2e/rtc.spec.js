@@ -2,6 +2,9 @@
 // channels, video, reject, hang-up, page close, two calls at once, renegotiation.
 import { test, expect, connectUser } from './server.js';
 
+// WebRTC set-up and video decoding are slow on a loaded 2-core machine.
+test.describe.configure({ timeout: 60_000 });
+
 // Page-side helpers: every RTC event is logged as plain data in window.rtcLog; each side's call
 // is kept in window.calls[name].
 function installHelpers(page) {
