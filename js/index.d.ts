@@ -16,7 +16,15 @@ export type ErrorCode =
   | 'DISCONNECTED'
   | 'CLOSED'
   | 'NOT_SUPPORTED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** connectRTC: the callee rejected the call (its rtc:incoming hangup()) */
+  | 'RTC_REJECTED'
+  /** connectRTC: the other side hung up (or its page closed) before answering; rtc:closed code */
+  | 'RTC_HANGUP'
+  /** connectRTC: this side hung up before the callee answered */
+  | 'RTC_CANCELLED'
+  /** connectRTC: getUserMedia failed (no device, permission refused) */
+  | 'MEDIA_UNAVAILABLE';
 
 export declare class RealtimeError extends Error {
   readonly name: 'RealtimeError';
@@ -28,7 +36,7 @@ export type NoticeCode = 'USER_JOINED' | 'USER_LEFT' | 'USER_DISCONNECTED';
 
 /** The argument of the RealtimeCallback, shaped as Skapi's. */
 export interface RealtimeEvent {
-  type: 'message' | 'error' | 'success' | 'close' | 'notice' | 'private' | 'reconnect';
+  type: 'message' | 'error' | 'success' | 'close' | 'notice' | 'private' | 'reconnect' | 'rtc:incoming' | 'rtc:closed';
   /** The JSON sent (message, private), or a text for the other types. */
   message?: any;
   /** user id of the sender (message, private, notice) */
@@ -39,7 +47,86 @@ export interface RealtimeEvent {
   sender_rid?: string;
   /** notices: what happened; errors: the error code */
   code?: NoticeCode | ErrorCode;
+  /** rtc:incoming: answers the call; resolves once this side picked up. */
+  connectRTC?: (params: RTCReceiverParams, callback?: RTCCallback) => Promise<RTCResolved>;
+  /** rtc:incoming: rejects the call (the caller's `connection` rejects with RTC_REJECTED); later, hangs up. */
+  hangup?: () => Promise<void>;
+  /** rtc:incoming: what the caller sends */
+  media?: { audio: boolean; video: boolean };
 }
+
+// ---- WebRTC calls ------------------------------------------------------------------------------
+
+export type RTCChannelPreset = 'text-chat' | 'file-transfer' | 'video-chat' | 'voice-chat' | 'gaming';
+
+/** `ice`: a STUN/TURN URL, an RTCIceServer (TURN with username/credential), an array of them, or an RTCConfiguration. */
+export type RTCIceParam = string | RTCIceServer | (string | RTCIceServer)[] | RTCConfiguration;
+
+export interface RTCReceiverParams {
+  ice?: RTCIceParam;
+  /** {audio, video} booleans or constraints, MediaStreamConstraints, or a MediaStream used as is. */
+  media?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints } | MediaStreamConstraints | MediaStream;
+}
+
+export interface RTCConnectorParams extends RTCReceiverParams {
+  /** the connection to call: "cid:…" (sender_cid, getRealtimeUsers) */
+  cid: string;
+  /** data channels; default one {ordered:true, maxPacketLifeTime:10, protocol:'default'} */
+  channels?: (RTCChannelPreset | Omit<RTCDataChannelInit, 'negotiated' | 'id'>)[];
+  /** ms to wait for the callee to pick up (default: RealtimeOptions.rtcTimeout, else 30000) */
+  timeout?: number;
+}
+
+export interface RTCResolved {
+  target: RTCPeerConnection;
+  /** by protocol (= label) */
+  channels: { [protocol: string]: RTCDataChannel };
+  hangup: () => Promise<void>;
+  /** the local media sent, or null */
+  media: MediaStream | null;
+  /** the tracks the other side sends, gathered as they arrive */
+  remote: MediaStream | null;
+}
+
+export type RTCEventType =
+  | 'track' | 'connectionstatechange' | 'close' | 'message' | 'open' | 'bufferedamountlow' | 'error'
+  | 'icecandidate' | 'icecandidateend' | 'icegatheringstatechange' | 'negotiationneeded'
+  | 'signalingstatechange' | 'iceconnectionstatechange' | 'icecandidateerror';
+
+export interface RTCEvent {
+  type: RTCEventType;
+  /** the RTCPeerConnection, or the RTCDataChannel for channel events */
+  target: RTCPeerConnection | RTCDataChannel;
+  /** channel events: the channel's protocol (= label) */
+  channel?: string;
+  /** channel events */
+  readyState?: RTCDataChannelState;
+  bufferedAmount?: number;
+  /** message */
+  data?: any;
+  /** connectionstatechange, iceconnectionstatechange, icegatheringstatechange, signalingstatechange */
+  state?: string;
+  /** track */
+  track?: MediaStreamTrack;
+  streams?: readonly MediaStream[];
+  receiver?: RTCRtpReceiver;
+  transceiver?: RTCRtpTransceiver;
+  /** icecandidate */
+  candidate?: RTCIceCandidate;
+  /** icecandidateerror */
+  errorCode?: number;
+  errorText?: string;
+  url?: string;
+  address?: string | null;
+  port?: number | null;
+  /** error */
+  error?: any;
+  /** close (of the call): why it ended; error: a text */
+  code?: ErrorCode;
+  message?: string;
+}
+
+export type RTCCallback = (event: RTCEvent) => void;
 
 export type RealtimeCallback = (event: RealtimeEvent) => void;
 
@@ -68,6 +155,8 @@ export interface RealtimeOptions {
   keepAlive?: number;
   /** ms without any frame before the connection is treated as dead and replaced (default 40000) */
   deadAfter?: number;
+  /** ms a call rings before connectRTC's `connection` rejects with TIMEOUT (default 30000) */
+  rtcTimeout?: number;
 }
 
 export interface SuccessResult {
@@ -134,6 +223,11 @@ export declare class Realtime {
     fetchOptions?: FetchOptions,
   ): Promise<DatabaseResponse<RealtimeUser>>;
   getRealtimeGroups(params?: GroupSearch | null, fetchOptions?: FetchOptions): Promise<DatabaseResponse<RealtimeGroup>>;
+  /** Calls a connection. `connection` resolves when the callee picks up and rejects (RTC_REJECTED,
+   * RTC_HANGUP, RTC_CANCELLED, RECIPIENT_OFFLINE, TIMEOUT, CLOSED, DISCONNECTED) otherwise. */
+  connectRTC(params: RTCConnectorParams, callback?: RTCCallback): Promise<{ hangup: () => Promise<void>; connection: Promise<RTCResolved> }>;
+  /** Hangs up the call with `cid`, or all calls. */
+  closeRTC(params: { cid: string } | { close_all: true }): Promise<void>;
   readonly state: ConnectionState;
   readonly cid: string | null;
   readonly group: string | null;

@@ -2,6 +2,7 @@
 // The protocol, state machine, reconnects and request bookkeeping live in the wasm core
 // (src/client); this file turns its string callbacks into Promises and event objects.
 import createSwitchboardCore from './switchboard_core.js';
+import { RtcCalls } from './rtc.js';
 
 const DEFAULT_WASM = new URL('./switchboard_core.wasm', import.meta.url);
 
@@ -159,6 +160,22 @@ export class Realtime {
     return this._list('groups', query, fetchOptions);
   }
 
+  // ---- WebRTC calls (js/rtc.js) -------------------------------------------------------------
+
+  /** Calls connection `cid`; resolves with {hangup, connection} once ringing starts. */
+  async connectRTC(params, callback) {
+    return this._rtcCalls().connect(params, callback);
+  }
+
+  /** Hangs up the call(s) with connection `cid`, or every call with `close_all: true`. */
+  async closeRTC(params) {
+    return this._rtcCalls().close(params);
+  }
+
+  _rtcCalls() {
+    return this._rtc || (this._rtc = new RtcCalls(this, RealtimeError));
+  }
+
   // ---- state --------------------------------------------------------------------------------
 
   /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' */
@@ -247,6 +264,9 @@ export class Realtime {
           if (ok) c.resolve({ message, data: dataJson ? JSON.parse(dataJson) : undefined });
           else c.reject(new RealtimeError(code, message));
         });
+      },
+      rtc: (...args) => {
+        queueMicrotask(() => this._rtcCalls().onCore(...args));
       },
       token: (attempt) => {
         queueMicrotask(() => this._fetchToken(attempt));

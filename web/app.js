@@ -1,11 +1,13 @@
 // The demo chat: dev login, one room, group and private messages, presence from notices.
 import { Realtime } from '/switchboard/index.js';
+import { initCalls, startCall, onIncoming, onClosed, endCalls } from '/call.js';
 
 const $ = (id) => document.getElementById(id);
 let rt = null;
 let me = '';
 let connectedAs = '';
 const people = new Set();
+const cids = new Map(); // user -> a connection id of theirs, for the Call buttons
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
@@ -31,6 +33,15 @@ function renderPeople() {
   ul.replaceChildren(...[...people].sort().map((p) => {
     const li = document.createElement('li');
     li.textContent = p === me ? `${p} (you)` : p;
+    if (p !== me && cids.has(p)) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'call';
+      b.textContent = 'Call';
+      b.title = `Video call ${p}`;
+      b.addEventListener('click', () => startCall(p, cids.get(p)));
+      li.append(' ', b);
+    }
     return li;
   }));
   const to = $('to');
@@ -46,7 +57,10 @@ async function refreshPeople() {
   people.clear();
   let page = await rt.getRealtimeUsers({}, { limit: 1000 });
   for (;;) {
-    for (const u of page.list) people.add(u.user_id);
+    for (const u of page.list) {
+      people.add(u.user_id);
+      if (u.user_id !== me && !cids.has(u.user_id)) cids.set(u.user_id, u.cid);
+    }
     if (page.endOfList) break;
     page = await rt.getRealtimeUsers({}, { limit: 1000, fetchMore: true });
   }
@@ -54,7 +68,15 @@ async function refreshPeople() {
 }
 
 function onEvent(ev) {
+  if (ev.sender && ev.sender_cid && ev.sender !== me && (ev.type === 'message' || ev.type === 'private')) {
+    if (!cids.has(ev.sender)) {
+      cids.set(ev.sender, ev.sender_cid);
+      renderPeople();
+    }
+  }
   switch (ev.type) {
+    case 'rtc:incoming': onIncoming(ev); break;
+    case 'rtc:closed': onClosed(ev); break;
     case 'success':
       setStatus('open', `connected as ${me}`);
       // After a reconnect the client rejoins by itself; the room may have changed meanwhile.
@@ -74,8 +96,13 @@ function onEvent(ev) {
       break;
     }
     case 'notice':
-      if (ev.code === 'USER_JOINED') people.add(ev.sender);
-      else people.delete(ev.sender);
+      if (ev.code === 'USER_JOINED') {
+        people.add(ev.sender);
+        if (ev.sender_cid) cids.set(ev.sender, ev.sender_cid);
+      } else {
+        people.delete(ev.sender);
+        cids.delete(ev.sender);
+      }
       line('notice', '', ev.message);
       renderPeople();
       break;
@@ -96,6 +123,7 @@ $('login').addEventListener('submit', async (e) => {
     me = $('name').value.trim();
     const room = $('room').value.trim();
     if (rt && connectedAs !== me) {
+      await endCalls();
       await rt.closeRealtime();
       rt = null;
     }
@@ -103,10 +131,12 @@ $('login').addEventListener('submit', async (e) => {
       const name = me;
       connectedAs = name;
       rt = new Realtime({ token: () => tokenFor(name) });
+      initCalls(rt, line);
       setStatus('connecting', 'connecting…');
       await rt.connectRealtime(onEvent);
     }
     people.clear();
+    cids.clear();
     await rt.joinRealtime({ group: room });
     await refreshPeople();
     $('room-title').textContent = `# ${room}`;
@@ -136,6 +166,7 @@ $('send').addEventListener('submit', async (e) => {
 });
 
 $('leave').addEventListener('click', async () => {
+  await endCalls();
   await rt.joinRealtime({ group: null });
   people.clear();
   renderPeople();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../protocol/frames.hpp"
+#include "rtc_signaling.hpp"
 
 namespace sb::client {
 
@@ -183,6 +184,7 @@ void Core::on_transport_close(int code, const std::string& reason) {
 
 void Core::handle_lost(int code, const std::string& reason) {
   bool was_open = state_ == State::Open;
+  if (rtc_) rtc_->on_lost();
   clock_.cancel(connect_timer_);
   connect_timer_ = 0;
   clock_.cancel(tick_timer_);
@@ -249,6 +251,7 @@ void Core::close(Reply done) {
 
 void Core::page_hide() {
   if (state_ == State::Idle || state_ == State::Closed) return;
+  if (rtc_) rtc_->on_closing();  // hang up calls while the socket can still say so
   if (state_ == State::Open) {
     // Leave first so the group sees USER_LEFT, then close; the server reads both in order.
     if (group_) transport_.send(p::join_frame(next_id_++, std::nullopt));
@@ -406,6 +409,8 @@ void Core::on_transport_text(std::string_view text) {
     e.sender_cid = std::move(f.sender_cid);
     e.sender_rid = std::move(f.group);
     emit(std::move(e));
+  } else if (f.op == "rtc") {
+    if (rtc_) rtc_->on_rtc_frame(f.sender, f.sender_cid, f.payload);
   } else if (f.op == "notice") {
     Event e;
     e.type = "notice";
@@ -471,6 +476,11 @@ void Core::query(const char* op, const std::string& params_json, Reply done) {
             r.data_json = f.data.dump();
             return r;
           });
+}
+
+void Core::send_rtc(const std::string& cid, const std::string& payload_json, Reply done) {
+  request([cid, payload_json](std::int64_t id) { return p::rtc_frame(id, cid, payload_json); },
+          std::move(done), nullptr);
 }
 
 }  // namespace sb::client

@@ -17,6 +17,8 @@ namespace sb::protocol { struct ServerFrame; }
 
 namespace sb::client {
 
+class RtcListener;  // rtc_signaling.hpp
+
 // One RealtimeCallback argument. message_json is JSON text (the user's payload for
 // message/private events, a JSON string for the others); empty fields are absent.
 struct Event {
@@ -69,6 +71,11 @@ class Core {
   // server's {list, startKey, endOfList}.
   void users(const std::string& params_json, Reply done);
   void groups(const std::string& params_json, Reply done);
+
+  // ---- RTC signalling (rtc_signaling.hpp) ----
+  // Sends one `rtc` frame to connection `cid`; `payload_json` must be a JSON object.
+  void send_rtc(const std::string& cid, const std::string& payload_json, Reply done);
+  void set_rtc_listener(RtcListener* listener) { rtc_ = listener; }
 
   // ---- lifecycle hints from the platform ----
   void wake();       // network back online or tab visible: reconnect now / probe the socket
@@ -132,6 +139,7 @@ class Core {
   std::map<std::int64_t, Pending> pending_;
   std::deque<Queued> queued_;
   TimerId backoff_timer_ = 0, connect_timer_ = 0, tick_timer_ = 0;
+  RtcListener* rtc_ = nullptr;
 };
 
 }  // namespace sb::client

@@ -7,6 +7,7 @@
 #include <emscripten/val.h>
 
 #include "browser_platform.hpp"
+#include "../client/rtc_signaling.hpp"
 
 namespace sb::wasm {
 
@@ -72,6 +73,16 @@ class WasmClient {
   std::string cid() const { return core_.cid(); }
   std::string group() const { return core_.group().value_or(""); }
 
+  // ---- RTC calls (js/rtc.js): events come back through handlers.rtc(kind, handle, peer,
+  // peerCid, what, json, code, message, remote) ----
+  int rtc_call(const std::string& cid, double timeout_ms, const std::string& data_json) {
+    return rtc_.call(cid, timeout_ms, data_json);
+  }
+  bool rtc_accept(int call) { return rtc_.accept(call); }
+  bool rtc_hangup(int call) { return rtc_.hangup(call); }
+  void rtc_hangup_all() { rtc_.hangup_all(); }
+  bool rtc_signal(int call, const std::string& what, const std::string& json) { return rtc_.signal(call, what, json); }
+
  private:
   client::EventSink make_sink() {
     return [this](const client::Event& e) {
@@ -100,6 +111,9 @@ class WasmClient {
   BrowserClock clock_;
   JsHost host_;
   client::Core core_;
+  client::RtcSignaling rtc_{core_, clock_, [this](const client::RtcEvent& e) {
+    handlers_.call<void>("rtc", e.kind, e.call, e.peer, e.peer_cid, e.what, e.json, e.code, e.message, e.remote);
+  }};
 };
 
 EMSCRIPTEN_BINDINGS(switchboard) {
@@ -119,7 +133,12 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("socketId", &WasmClient::socket_id)
       .function("state", &WasmClient::state)
       .function("cid", &WasmClient::cid)
-      .function("group", &WasmClient::group);
+      .function("group", &WasmClient::group)
+      .function("rtcCall", &WasmClient::rtc_call)
+      .function("rtcAccept", &WasmClient::rtc_accept)
+      .function("rtcHangup", &WasmClient::rtc_hangup)
+      .function("rtcHangupAll", &WasmClient::rtc_hangup_all)
+      .function("rtcSignal", &WasmClient::rtc_signal);
 }
 
 }  // namespace sb::wasm
