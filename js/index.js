@@ -79,6 +79,7 @@ export class Realtime {
     this._connecting = null;
     this._listeners = null;
     this._pages = new Map();
+    this._deferred = [];
   }
 
   // ---- Skapi's methods ----------------------------------------------------------------------
@@ -251,27 +252,47 @@ export class Realtime {
 
   // Callbacks from the core run synchronously inside its calls; they are deferred to a
   // microtask so app code never re-enters the core mid-step.
+  // Callbacks from the core run synchronously inside its calls; they are deferred so app code
+  // never re-enters the core mid-step. One ordered queue, drained in one microtask, keeps their
+  // order and costs one microtask per burst rather than one per event.
   _handlers() {
     return {
-      event: (type, messageJson, sender, senderCid, senderRid, code) => {
-        queueMicrotask(() => this._emit(type, messageJson, sender, senderCid, senderRid, code));
+      event: (type, messageJson, sender, senderCid, senderRid, code) =>
+        this._defer(() => this._emit(type, messageJson, sender, senderCid, senderRid, code)),
+      // message (1) and private (2) events: built from the received frame's own text, which the
+      // wasm platform layer keeps in Module.sbFrame while the core handles it.
+      frame: (kind) => {
+        const text = this._module.sbFrame;
+        this._defer(() => this._emitFrame(kind === 1 ? 'message' : 'private', text));
       },
-      reply: (call, ok, code, message, dataJson) => {
-        queueMicrotask(() => {
+      reply: (call, ok, code, message, dataJson) =>
+        this._defer(() => {
           const c = this._calls.get(call);
           if (!c) return;
           this._calls.delete(call);
           if (ok) c.resolve({ message, data: dataJson ? JSON.parse(dataJson) : undefined });
           else c.reject(new RealtimeError(code, message));
-        });
-      },
-      rtc: (...args) => {
-        queueMicrotask(() => this._rtcCalls().onCore(...args));
-      },
-      token: (attempt) => {
-        queueMicrotask(() => this._fetchToken(attempt));
-      },
+        }),
+      rtc: (...args) => this._defer(() => this._rtcCalls().onCore(...args)),
+      token: (attempt) => this._defer(() => this._fetchToken(attempt)),
     };
+  }
+
+  _defer(fn) {
+    this._deferred.push(fn);
+    if (this._deferred.length === 1) queueMicrotask(() => this._drain());
+  }
+
+  _drain() {
+    const list = this._deferred;
+    this._deferred = [];
+    for (const fn of list) {
+      try {
+        fn();
+      } catch (e) {
+        console.error('switchboard:', e);
+      }
+    }
   }
 
   async _fetchToken(attempt) {
@@ -291,6 +312,18 @@ export class Realtime {
     if (senderRid) ev.sender_rid = senderRid;
     if (code) ev.code = code;
     if (type === 'close' || (type === 'error' && this.state === 'closed')) this._unlisten();
+    this._deliver(ev);
+  }
+
+  // The frame's fields are the event's (docs/protocol.md): group -> sender_rid.
+  _emitFrame(type, text) {
+    const f = JSON.parse(text);
+    const ev = { type, message: f.msg, sender: f.sender, sender_cid: f.sender_cid };
+    if (f.group) ev.sender_rid = f.group;
+    this._deliver(ev);
+  }
+
+  _deliver(ev) {
     const cb = this._callback;
     if (!cb) return;
     try {

@@ -111,3 +111,22 @@ TEST(Protocol, ServerFramesParse) {
   EXPECT_EQ(n.sender, "bob");
   EXPECT_FALSE(parse_server_frame("not json", n));
 }
+
+TEST(Protocol, MessageFramesParseTheSameOnTheFastAndTheFullPath) {
+  // Plain strings take the scanner, escaped ones the JSON parser: both must agree.
+  for (std::string sender : {"alice", "김철수 ✓", "quote\"d", "tab\tback\\slash"}) {
+    for (bool priv : {false, true}) {
+      std::string frame = priv ? private_message_frame(sender, "cid:1", "room", R"({"a":"%"})")
+                               : group_message_frame("room", sender, "cid:1", R"({"a":"%"})");
+      ServerFrame f;
+      ASSERT_TRUE(parse_server_frame(frame, f)) << frame;
+      EXPECT_EQ(f.op, priv ? "private" : "message");
+      EXPECT_EQ(f.sender, sender);
+      EXPECT_EQ(f.sender_cid, "cid:1");
+      EXPECT_EQ(f.group, "room");
+      EXPECT_EQ(f.payload, R"({"a":"%"})");
+    }
+  }
+  ServerFrame f;
+  EXPECT_FALSE(parse_server_frame(R"({"op":"message","group":"g")", f));  // truncated
+}

@@ -310,6 +310,10 @@ void Core::start_tick() {
 void Core::tick() {
   if (state_ != State::Open) return;
   double now = clock_.now_ms();
+  if (rx_count_ != rx_seen_) {  // frames arrived since the last tick
+    rx_seen_ = rx_count_;
+    last_rx_ = now;
+  }
   if (now - last_rx_ >= opt_.dead_after_ms) {
     transport_.close(p::close_code::Normal, "no traffic");
     handle_lost(p::close_code::Normal, "no traffic");
@@ -389,7 +393,7 @@ void Core::handle_reply(const p::ServerFrame& f) {
 }
 
 void Core::on_transport_text(std::string_view text) {
-  last_rx_ = clock_.now_ms();
+  ++rx_count_;  // tick() turns this into last_rx_: no clock read per frame
   p::ServerFrame f;
   if (!p::parse_server_frame(text, f)) {
     emit_text("error", "Received a frame that is not valid JSON.", std::string(p::to_string(Error::InvalidRequest)));
@@ -408,6 +412,7 @@ void Core::on_transport_text(std::string_view text) {
     e.sender = std::move(f.sender);
     e.sender_cid = std::move(f.sender_cid);
     e.sender_rid = std::move(f.group);
+    e.from_frame = true;
     emit(std::move(e));
   } else if (f.op == "rtc") {
     if (rtc_) rtc_->on_rtc_frame(f.sender, f.sender_cid, f.payload);

@@ -25,6 +25,9 @@ struct Event {
   std::string type;  // success message private notice error close reconnect
   std::string message_json;
   std::string sender, sender_cid, sender_rid, code;
+  // message/private: every field is a straight copy of the frame being handled, so a platform
+  // that still holds that frame's text may build the event from it instead (src/wasm does).
+  bool from_frame = false;
 };
 
 // The outcome of one API call. On failure `code` is a protocol error code (errors.hpp).
@@ -133,6 +136,7 @@ class Core {
   std::int64_t next_id_ = 1;
   std::uint64_t next_queue_key_ = 1;
   double last_rx_ = 0, last_tx_ = 0;
+  std::uint64_t rx_count_ = 0, rx_seen_ = 0;  // frames received / as of the last tick
   std::size_t max_frame_bytes_ = 64 * 1024;  // the server's, from its welcome
 
   std::vector<Reply> connect_waiters_;

@@ -324,7 +324,50 @@ std::string notice_frame(std::string_view code, std::string_view group, std::str
   return f;
 }
 
+namespace {
+// Reads `"key":"value"` at `pos` (after an optional comma) when the value has no escapes; the
+// fast path for the envelopes of message frames, which the server writes in a fixed order.
+bool take_plain_field(std::string_view text, std::size_t& pos, std::string_view key, std::string& out) {
+  if (pos < text.size() && text[pos] == ',') ++pos;
+  if (pos + key.size() + 4 > text.size()) return false;
+  if (text.compare(pos, 1, "\"") != 0 || text.compare(pos + 1, key.size(), key) != 0 ||
+      text.compare(pos + 1 + key.size(), 3, "\":\"") != 0)
+    return false;
+  std::size_t start = pos + key.size() + 4;
+  std::size_t end = text.find('"', start);
+  if (end == std::string_view::npos) return false;
+  std::string_view value = text.substr(start, end - start);
+  if (value.find('\\') != std::string_view::npos) return false;
+  out.assign(value);
+  pos = end + 1;
+  return true;
+}
+
+// {"op":"message"|"private","group":..,"sender":..,"sender_cid":..,"msg":<payload>} without a
+// JSON tree: the frames a client receives most. Anything unusual falls back to the full parse.
+bool parse_message_fast(std::string_view text, ServerFrame& out) {
+  static constexpr std::string_view kMessage = "{\"op\":\"message\"", kPrivate = "{\"op\":\"private\"";
+  std::string_view op;
+  if (text.substr(0, kMessage.size()) == kMessage) op = "message";
+  else if (text.substr(0, kPrivate.size()) == kPrivate) op = "private";
+  else return false;
+  std::size_t pos = kMessage.size();
+  ServerFrame f;
+  if (!take_plain_field(text, pos, "group", f.group) || !take_plain_field(text, pos, "sender", f.sender) ||
+      !take_plain_field(text, pos, "sender_cid", f.sender_cid) ||
+      text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}')
+    return false;
+  std::size_t start = pos + kPayloadKey.size();
+  if (start >= text.size() - 1) return false;
+  f.op.assign(op);
+  f.payload.assign(text.substr(start, text.size() - 1 - start));
+  out = std::move(f);
+  return true;
+}
+}  // namespace
+
 bool parse_server_frame(std::string_view text, ServerFrame& out) {
+  if (parse_message_fast(text, out)) return true;
   std::string envelope;
   std::string_view payload;
   json j;

@@ -25,6 +25,16 @@ void BrowserTransport::open(const std::string& url) {
   emscripten_websocket_set_onopen_callback(s, this, &BrowserTransport::on_open);
   emscripten_websocket_set_onmessage_callback(s, this, &BrowserTransport::on_message);
   emscripten_websocket_set_onclose_callback(s, this, &BrowserTransport::on_close);
+  // Keep the frame's JS string while it is handled, so events that copy it whole (Event::
+  // from_frame) reach the app through one JSON.parse instead of field-by-field UTF-8 decoding.
+  EM_ASM({
+    var socket = WS.sockets[$0];
+    var inner = socket.onmessage;
+    socket.onmessage = function(e) {
+      Module['sbFrame'] = e.data;
+      try { inner(e); } finally { Module['sbFrame'] = null; }
+    };
+  }, s);
 }
 
 void BrowserTransport::send(const std::string& text) {
