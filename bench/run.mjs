@@ -159,12 +159,18 @@ function signToken(user) {
   return input + '.' + crypto.createHmac('sha256', SECRET).update(input).digest('base64url');
 }
 
+const COST_PAYLOADS = {
+  'small (~30 B)': { text: 'hello there' },
+  'medium (~1 KB)': { text: 'x'.repeat(1000), tags: ['a', 'b', 'c'], at: 1700000000000 },
+};
+
 async function browserScenario() {
   if (left() < 60000) { skipped.push('browser'); return; }
   log('browser: Chromium');
   const { chromium } = await import('@playwright/test');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-web-'));
   fs.copyFileSync(path.join(BENCH, 'web/browser.html'), path.join(tmp, 'index.html'));
+  fs.copyFileSync(path.join(BENCH, 'web/client-cost.html'), path.join(tmp, 'cost.html'));
   fs.copyFileSync(pkgFile('socket.io-client/dist/socket.io.min.js'), path.join(tmp, 'socket.io.min.js'));
   let sb, sio, browser;
   try {
@@ -210,6 +216,18 @@ async function browserScenario() {
             capacity: taskUs > 0 ? 1e6 / taskUs : 0 };
         log(`  ${round} ${c.id}: ${r.count}/${n} in ${r.ms.toFixed(0)} ms = ${Math.round(r.rate)} msg/s; main thread ${taskUs.toFixed(2)} us/msg`);
       }
+    }
+    // The client's own cost, without a network: the same frames fed to the wasm client and to a
+    // bare JSON.parse loop (bench/web/client-cost.html).
+    await page.goto(`http://127.0.0.1:${sb.port}/cost.html`);
+    await page.waitForFunction(() => window.ready === true);
+    const costN = QUICK ? 20000 : 100000;
+    await page.evaluate(([n]) => window.measure(n, { text: 'warm-up' }), [Math.floor(costN / 5)]);
+    results.browser.cost = {};
+    for (const [name, payload] of Object.entries(COST_PAYLOADS)) {
+      const r = await page.evaluate(([n, p]) => window.measure(n, p), [costN, payload]);
+      results.browser.cost[name] = r;
+      log(`  client cost ${name}: bare ${r.bare_us.toFixed(2)} us/msg, wasm ${r.wasm_us.toFixed(2)} us/msg (${r.ratio.toFixed(2)}x)`);
     }
     results.browser.chromium = browser.version();
   } catch (e) {
@@ -310,6 +328,11 @@ function browserTable() {
     rows.push(`| ${r.label} | ${f0(r.count)}/${f0(r.n)} | ${f0(r.ms)} | ${f0(r.rate)} | ${id === 'wasm' ? '' : rfmt(ratio(B.wasm?.rate, r.rate))} | ${f2(r.busy_us_per_msg)} | ${f0(r.capacity)} | ${id === 'wasm' ? '' : rfmt(ratio(B.wasm?.capacity, r.capacity))} |`);
   }
   void bare;
+  if (B.cost) {
+    rows.push('', 'The client\'s own cost per received group message, no network (bench/web/client-cost.html: a stand-in WebSocket feeds the same frames to both, in the same page):', '');
+    rows.push('| payload | messages | bare JSON.parse µs/msg | wasm client µs/msg | throughput ratio wasm÷bare |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const [name, r] of Object.entries(B.cost)) rows.push(`| ${name} | ${f0(r.n)} | ${f2(r.bare_us)} | ${f2(r.wasm_us)} | ${rfmt(r.ratio)} |`);
+  }
   return rows;
 }
 
@@ -349,6 +372,8 @@ function verdicts() {
     const r = B.wasm.rate / B.bare.rate;
     const c = ratio(B.wasm.capacity, B.bare.capacity);
     v.push(`- wasm client ≥0.5× bare WebSocket + JSON.parse: observed rate ${rfmt(r)}, main-thread capacity ${rfmt(c)} → ${yes(c >= 0.5)} (judged on capacity: the observed rate is capped by how fast one server core can feed the page)`);
+    if (B.cost) for (const [name, x] of Object.entries(B.cost))
+      v.push(`- wasm client ≥0.5× bare, client cost alone (no network), ${name}: ${rfmt(x.ratio)} → ${yes(x.ratio >= 0.5)}`);
   }
   return v;
 }
