@@ -191,6 +191,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   void fail(const char* where, const beast::error_code& ec);
   void read();
   void on_text(std::string_view t);
+  void on_frame(std::string_view t);
   void delivery(std::string_view t);
   void send(std::string s);
   void write_next();
@@ -277,7 +278,15 @@ void Conn::delivery(std::string_view t) {
   g.record(find_ts(t));
 }
 
-void Conn::on_text(std::string_view t) {
+void Conn::on_text(std::string_view message) {
+  if (g.proto == Proto::Sb) {  // Switchboard may batch several frames into one message
+    p::for_each_frame(message, [this](std::string_view t, std::size_t, std::size_t) { on_frame(t); });
+    return;
+  }
+  on_frame(message);
+}
+
+void Conn::on_frame(std::string_view t) {
   auto mark_ready = [this] {
     if (!ready) {
       ready = true;

@@ -260,9 +260,14 @@ export class Realtime {
       event: (type, messageJson, sender, senderCid, senderRid, code) =>
         this._defer(() => this._emit(type, messageJson, sender, senderCid, senderRid, code)),
       // message (1) and private (2) events: built from the received frame's own text, which the
-      // wasm platform layer keeps in Module.sbFrame while the core handles it.
-      frame: (kind) => {
-        const text = this._module.sbFrame;
+      // wasm platform layer keeps in Module.sbFrame while the core handles it; a batched message
+      // holds `count` frames separated by '\n', of which this is number `index`.
+      frame: (kind, index, count) => {
+        let text = this._module.sbFrame;
+        if (count > 1) {
+          if (this._splitOf !== text) this._split = (this._splitOf = text).split('\n');
+          text = this._split[index];
+        }
         this._defer(() => this._emitFrame(kind === 1 ? 'message' : 'private', text));
       },
       reply: (call, ok, code, message, dataJson) =>

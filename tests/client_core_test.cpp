@@ -424,3 +424,23 @@ TEST(ClientCore, OversizedFramesAreRefusedBeforeSending) {
   EXPECT_EQ(h.transport.sent.size(), sent);
   EXPECT_EQ(h.core->state(), State::Open);
 }
+
+TEST(ClientCore, BatchedMessagesAreSplitIntoFramesInOrder) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->post("1", "bob", c());
+  auto id = h.last_sent()["id"].get<int64_t>();
+  h.events.clear();
+  std::string batch = protocol::group_message_frame("room", "bob", "cid:9", "1") + "\n" + protocol::ok_frame(id) +
+                      "\n" + protocol::private_message_frame("bob", "cid:9", "", "[2]");
+  h.core->on_transport_text(batch);
+  ASSERT_EQ(h.types(), (std::vector<std::string>{"message", "private"}));
+  EXPECT_EQ(h.events[0].message_json, "1");
+  EXPECT_EQ(h.events[0].frame_index, 0u);
+  EXPECT_EQ(h.events[1].message_json, "[2]");
+  EXPECT_EQ(h.events[1].frame_index, 2u);
+  EXPECT_EQ(h.events[1].frame_count, 3u);
+  EXPECT_TRUE(c.results.back().ok);  // the reply in the middle was matched
+}

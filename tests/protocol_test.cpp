@@ -130,3 +130,27 @@ TEST(Protocol, MessageFramesParseTheSameOnTheFastAndTheFullPath) {
   ServerFrame f;
   EXPECT_FALSE(parse_server_frame(R"({"op":"message","group":"g")", f));  // truncated
 }
+
+TEST(Protocol, MessageRequestsParseTheSameOnTheFastAndTheFullPath) {
+  // Our own layout takes the scanner; reordered keys, escapes and spaces take the JSON parser.
+  const std::string payload = R"({"a":[1,"x\"y"],"b":null})";
+  for (std::string frame : {post_frame(5, "room", payload), std::string(R"({"id":5,"op":"post","msg":)") + payload + R"(,"group":"room"})",
+                            std::string(R"({"op":"post","id":5,"group":"ro\u006fm","msg":)") + payload + "}",
+                            std::string(R"({"op":"post","id":5,"group":"room","msg": )") + payload + " }"}) {
+    auto r = parse_ok(frame);
+    EXPECT_EQ(r.op, Op::Post) << frame;
+    EXPECT_EQ(r.id, 5) << frame;
+    EXPECT_EQ(r.group, "room") << frame;
+    EXPECT_EQ(nlohmann::json::parse(r.payload), nlohmann::json::parse(payload)) << frame;
+  }
+  auto p = parse_ok(private_frame(-3, "bob", "0"));
+  EXPECT_EQ(p.op, Op::Private);
+  EXPECT_EQ(p.id, -3);
+  EXPECT_EQ(p.user, "bob");
+  EXPECT_EQ(p.payload, "0");
+  // Broken payloads and names in our own layout still get the full parse's typed errors.
+  EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"g","msg":{"a":})").code, Error::InvalidRequest);
+  EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"g","msg":})").code, Error::InvalidRequest);
+  EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"","msg":1})").code, Error::InvalidParameter);
+  EXPECT_EQ(parse_err("{\"op\":\"private\",\"id\":1,\"user\":\"b\",\"msg\":\"\xff\"}").code, Error::InvalidRequest);
+}

@@ -392,8 +392,14 @@ void Core::handle_reply(const p::ServerFrame& f) {
   pend.done(pend.on_ok ? pend.on_ok(f) : ok({}));
 }
 
-void Core::on_transport_text(std::string_view text) {
+void Core::on_transport_text(std::string_view message) {
   ++rx_count_;  // tick() turns this into last_rx_: no clock read per frame
+  p::for_each_frame(message, [this](std::string_view frame, std::size_t index, std::size_t count) {
+    handle_frame(frame, index, count);
+  });
+}
+
+void Core::handle_frame(std::string_view text, std::size_t index, std::size_t count) {
   p::ServerFrame f;
   if (!p::parse_server_frame(text, f)) {
     emit_text("error", "Received a frame that is not valid JSON.", std::string(p::to_string(Error::InvalidRequest)));
@@ -413,6 +419,8 @@ void Core::on_transport_text(std::string_view text) {
     e.sender_cid = std::move(f.sender_cid);
     e.sender_rid = std::move(f.group);
     e.from_frame = true;
+    e.frame_index = index;
+    e.frame_count = count;
     emit(std::move(e));
   } else if (f.op == "rtc") {
     if (rtc_) rtc_->on_rtc_frame(f.sender, f.sender_cid, f.payload);

@@ -27,7 +27,9 @@ struct Event {
   std::string sender, sender_cid, sender_rid, code;
   // message/private: every field is a straight copy of the frame being handled, so a platform
   // that still holds that frame's text may build the event from it instead (src/wasm does).
+  // The frame is piece frame_index of frame_count in the received message (split on '\n').
   bool from_frame = false;
+  std::size_t frame_index = 0, frame_count = 1;
 };
 
 // The outcome of one API call. On failure `code` is a protocol error code (errors.hpp).
@@ -109,6 +111,7 @@ class Core {
   void start_attempt();
   void schedule_reconnect();
   void handle_lost(int code, const std::string& reason);
+  void handle_frame(std::string_view text, std::size_t index, std::size_t count);
   void handle_welcome(const protocol::ServerFrame& f);
   void query(const char* op, const std::string& params_json, Reply done);
   void handle_reply(const protocol::ServerFrame& f);

@@ -56,6 +56,27 @@ int json_depth(std::string_view text, int limit) {
   return max_depth;
 }
 
+namespace {
+// Reads `"key":"value"` at `pos` (after an optional comma) when the value has no escapes; the
+// fast path for the envelopes of message frames, which the server writes in a fixed order.
+bool take_plain_field(std::string_view text, std::size_t& pos, std::string_view key, std::string& out) {
+  if (pos < text.size() && text[pos] == ',') ++pos;
+  if (pos + key.size() + 4 > text.size()) return false;
+  if (text.compare(pos, 1, "\"") != 0 || text.compare(pos + 1, key.size(), key) != 0 ||
+      text.compare(pos + 1 + key.size(), 3, "\":\"") != 0)
+    return false;
+  std::size_t start = pos + key.size() + 4;
+  std::size_t end = text.find('"', start);
+  if (end == std::string_view::npos) return false;
+  std::string_view value = text.substr(start, end - start);
+  if (value.find('\\') != std::string_view::npos) return false;
+  out.assign(value);
+  pos = end + 1;
+  return true;
+}
+
+}  // namespace
+
 bool split_payload(std::string_view frame, std::string& envelope, std::string_view& payload) {
   auto pos = frame.find(kPayloadKey);
   if (pos == std::string_view::npos || frame.size() < pos + kPayloadKey.size() + 2 ||
@@ -170,6 +191,35 @@ bool take_payload(const json& j, Request& out, RequestError& err) {
 }
 }  // namespace
 
+namespace {
+// post and private as our writers lay them out ({"op":..,"id":..,"group"|"user":..,"msg":..}),
+// read without a JSON tree: the envelope is scanned, the payload validated in place and kept as
+// the sender's text. Returns false to send anything else (other ops, other layouts, names that
+// need unescaping, any error) through the full parse, which also words the errors.
+bool parse_message_request_fast(std::string_view text, const Limits& limits, Request& out) {
+  static constexpr std::string_view kPost = "{\"op\":\"post\",\"id\":", kPrivate = "{\"op\":\"private\",\"id\":";
+  bool post = text.substr(0, kPost.size()) == kPost;
+  if (!post && text.substr(0, kPrivate.size()) != kPrivate) return false;
+  std::size_t pos = post ? kPost.size() : kPrivate.size();
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), id);
+  if (ec != std::errc() || end == text.data() + pos) return false;
+  pos = static_cast<std::size_t>(end - text.data());
+  std::string name;
+  if (!take_plain_field(text, pos, post ? "group" : "user", name) || !valid_name(name, limits.max_name_bytes))
+    return false;
+  if (text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}') return false;
+  std::string_view payload = text.substr(pos + kPayloadKey.size(), text.size() - 1 - pos - kPayloadKey.size());
+  if (payload.empty() || !json::accept(payload.begin(), payload.end())) return false;
+  out.op = post ? Op::Post : Op::Private;
+  out.id = id;
+  if (post) out.group = std::move(name);
+  else out.user = std::move(name);
+  out.payload.assign(payload);
+  return true;
+}
+}  // namespace
+
 bool parse_request(std::string_view text, const Limits& limits, Request& out, RequestError& err) {
   if (text.size() > limits.max_frame_bytes)
     return fail(err, std::nullopt, Error::TooLarge,
@@ -177,6 +227,7 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
   if (json_depth(text, limits.max_depth) > limits.max_depth)
     return fail(err, std::nullopt, Error::TooDeep,
                 "JSON nesting is deeper than " + std::to_string(limits.max_depth) + ".");
+  if (parse_message_request_fast(text, limits, out)) return true;
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fail(err, std::nullopt, Error::InvalidRequest, "Frame is not valid JSON.");
   if (!j.is_object()) return fail(err, std::nullopt, Error::InvalidRequest, "Frame must be a JSON object.");
@@ -325,24 +376,6 @@ std::string notice_frame(std::string_view code, std::string_view group, std::str
 }
 
 namespace {
-// Reads `"key":"value"` at `pos` (after an optional comma) when the value has no escapes; the
-// fast path for the envelopes of message frames, which the server writes in a fixed order.
-bool take_plain_field(std::string_view text, std::size_t& pos, std::string_view key, std::string& out) {
-  if (pos < text.size() && text[pos] == ',') ++pos;
-  if (pos + key.size() + 4 > text.size()) return false;
-  if (text.compare(pos, 1, "\"") != 0 || text.compare(pos + 1, key.size(), key) != 0 ||
-      text.compare(pos + 1 + key.size(), 3, "\":\"") != 0)
-    return false;
-  std::size_t start = pos + key.size() + 4;
-  std::size_t end = text.find('"', start);
-  if (end == std::string_view::npos) return false;
-  std::string_view value = text.substr(start, end - start);
-  if (value.find('\\') != std::string_view::npos) return false;
-  out.assign(value);
-  pos = end + 1;
-  return true;
-}
-
 // {"op":"message"|"private","group":..,"sender":..,"sender_cid":..,"msg":<payload>} without a
 // JSON tree: the frames a client receives most. Anything unusual falls back to the full parse.
 bool parse_message_fast(std::string_view text, ServerFrame& out) {

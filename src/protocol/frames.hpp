@@ -32,6 +32,24 @@ inline constexpr std::string_view kPayloadKey = ",\"msg\":";
 // escaped), so the first occurrence is the envelope's key as long as writers put "msg" last.
 bool split_payload(std::string_view frame, std::string& envelope, std::string_view& payload);
 
+// A server text message holds one frame, or several separated by '\n' when the server batches
+// what queued up for a connection (docs/protocol.md). JSON as we write it never contains a raw
+// newline. Calls fn(frame, index, count) for each; index counts from 0 over the raw pieces.
+template <class Fn>
+void for_each_frame(std::string_view message, Fn&& fn) {
+  std::size_t count = 1;
+  for (char c : message) count += c == '\n';
+  std::size_t index = 0;
+  while (true) {
+    auto nl = message.find('\n');
+    auto frame = message.substr(0, nl);
+    if (!frame.empty()) fn(frame, index, count);
+    if (nl == std::string_view::npos) break;
+    message.remove_prefix(nl + 1);
+    ++index;
+  }
+}
+
 // ---- client -> server ---------------------------------------------------------------------
 enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping };
 std::optional<Op> op_from_string(std::string_view s);

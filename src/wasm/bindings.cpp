@@ -87,7 +87,8 @@ class WasmClient {
   client::EventSink make_sink() {
     return [this](const client::Event& e) {
       if (e.from_frame) {  // js/index.js reads Module.sbFrame (browser_platform.cpp)
-        handlers_.call<void>("frame", e.type == "message" ? 1 : 2);
+        handlers_.call<void>("frame", e.type == "message" ? 1 : 2, static_cast<int>(e.frame_index),
+                             static_cast<int>(e.frame_count));
         return;
       }
       handlers_.call<void>("event", e.type, e.message_json, e.sender, e.sender_cid, e.sender_rid, e.code);
