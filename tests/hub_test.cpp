@@ -119,3 +119,57 @@ TEST(Hub, SwitchingGroupsTellsTheOldGroupTheUserLeft) {
   EXPECT_EQ(hub.connection_count(), 1u);
   EXPECT_EQ(hub.user_count(), 1u);
 }
+
+TEST(Hub, PerConnectionNoticeModeHearsEveryConnection) {
+  Hub hub;
+  auto w = peer(hub, "watcher", "cid:w");
+  auto a = peer(hub, "alice", "cid:a");
+  auto b1 = peer(hub, "bob", "cid:b1");
+  auto b2 = peer(hub, "bob", "cid:b2");
+  hub.join(*w, "room", NoticeMode::Connection);
+  hub.join(*a, "room");
+  w->got.clear();
+  a->got.clear();
+  hub.join(*b1, "room");
+  hub.join(*b2, "room");
+  hub.join(*b2, std::nullopt);
+  hub.detach(*b1);
+  auto cids = [](FakePeer& p) {
+    std::vector<std::string> out;
+    for (auto& f : p.got) out.push_back(f["code"].get<std::string>() + ":" + f["sender_cid"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(cids(*w), (std::vector<std::string>{"USER_JOINED:cid:b1", "USER_JOINED:cid:b2", "USER_LEFT:cid:b2",
+                                                "USER_DISCONNECTED:cid:b1"}));
+  EXPECT_EQ(cids(*a), (std::vector<std::string>{"USER_JOINED:cid:b1", "USER_DISCONNECTED:cid:b1"}));
+}
+
+TEST(Hub, AttachRespectsThePerUserCap) {
+  Hub hub;
+  auto a1 = std::make_shared<FakePeer>("alice", "cid:1");
+  auto a2 = std::make_shared<FakePeer>("alice", "cid:2");
+  auto a3 = std::make_shared<FakePeer>("alice", "cid:3");
+  EXPECT_TRUE(hub.attach(a1, 2));
+  EXPECT_TRUE(hub.attach(a2, 2));
+  EXPECT_FALSE(hub.attach(a3, 2));
+  EXPECT_EQ(hub.connection_count(), 2u);
+  hub.detach(*a1);
+  EXPECT_TRUE(hub.attach(a3, 2));
+  EXPECT_TRUE(hub.attach(std::make_shared<FakePeer>("bob", "cid:4"), 1));
+}
+
+TEST(Hub, GroupsAndMembersComeFromPresence) {
+  Hub hub;
+  auto a = peer(hub, "alice", "cid:a");
+  auto b = peer(hub, "bob", "cid:b");
+  hub.join(*a, "x");
+  hub.join(*b, "x");
+  auto g = hub.groups();
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0], (std::pair<std::string, std::size_t>{"x", 2}));
+  EXPECT_EQ(hub.members("x")->size(), 2u);
+  EXPECT_FALSE(hub.members("y"));
+  hub.detach(*a);
+  hub.detach(*b);
+  EXPECT_TRUE(hub.groups().empty());
+}

@@ -5,6 +5,8 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -21,19 +23,42 @@ using nlohmann::json;
 class WsClient {
  public:
   // Connects to ws://127.0.0.1:port<target>. Returns false when the upgrade fails.
-  bool connect(unsigned short port, const std::string& target) {
-    net::ip::tcp::resolver resolver(ioc_);
+  // `headers` are added to the upgrade request (e.g. Origin); `rcvbuf` > 0 shrinks the socket's
+  // receive buffer before connecting (slow-reader tests).
+  bool connect(unsigned short port, const std::string& target,
+               const std::vector<std::pair<std::string, std::string>>& headers = {}, int rcvbuf = 0) {
     beast::error_code ec;
-    ws_.next_layer().connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    auto& sock = ws_.next_layer();
+    sock.open(net::ip::tcp::v4(), ec);
+    if (rcvbuf > 0) sock.set_option(net::socket_base::receive_buffer_size(rcvbuf), ec);
+    sock.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
     if (ec) return false;
+    sock.set_option(net::ip::tcp::no_delay(true), ec);  // masked frames go out in pieces: no Nagle
+    if (!headers.empty())
+      ws_.set_option(beast::websocket::stream_base::decorator([headers](beast::websocket::request_type& req) {
+        for (auto& [k, v] : headers) req.set(k, v);
+      }));
     ws_.handshake("127.0.0.1:" + std::to_string(port), target, ec);
     if (ec) return false;
     read_more();
     return true;
   }
+  // Runs the client's I/O for a while without consuming frames (answers pings, reads ahead).
+  void pump(std::chrono::milliseconds d) {
+    ioc_.restart();
+    ioc_.run_for(d);
+  }
+  std::size_t buffered_frames() const { return frames_.size(); }
   void send(const std::string& text) {
     ws_.text(true);
     ws_.write(net::buffer(text));
+  }
+  // Like send, false instead of an exception when the connection is gone.
+  bool try_send(const std::string& text) {
+    beast::error_code ec;
+    ws_.text(true);
+    ws_.write(net::buffer(text), ec);
+    return !ec;
   }
   void send_binary(const std::string& data) {
     ws_.binary(true);
@@ -81,7 +106,7 @@ class WsClient {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (frames_.empty() && !closed_ && std::chrono::steady_clock::now() < deadline) {
       ioc_.restart();
-      ioc_.run_for(std::chrono::milliseconds(10));
+      ioc_.run_one_for(std::chrono::milliseconds(10));  // returns as soon as one handler ran
     }
     if (frames_.empty()) return std::nullopt;
     auto f = json::parse(frames_.front());
@@ -92,7 +117,7 @@ class WsClient {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!closed_ && std::chrono::steady_clock::now() < deadline) {
       ioc_.restart();
-      ioc_.run_for(std::chrono::milliseconds(10));
+      ioc_.run_one_for(std::chrono::milliseconds(10));
     }
     return closed_;
   }

@@ -1,12 +1,26 @@
-// Server configuration: every field has a flag and an environment variable (main.cpp, --help).
+// Server configuration: every field has a flag and an environment variable (main.cpp, --help;
+// docs/operations.md).
 #pragma once
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "../protocol/limits.hpp"
 
 namespace sb::server {
+
+// How tokens are checked (auth.hpp).
+struct JwtConfig {
+  std::string algorithm = "HS256";  // HS256, HS384, HS512 (secret) or RS256, ES256 (public key)
+  std::string secret;               // HS*: the shared secret
+  std::string public_key;           // RS256/ES256: PEM text of the public key (verification)
+  std::string private_key;          // RS256/ES256: PEM text of the private key (gentoken, dev login)
+  std::chrono::seconds leeway{30};  // clock skew allowed on exp and nbf
+  std::string issuer;               // when set, "iss" must equal it
+  std::string audience;             // when set, "aud" (string or array) must contain it
+  bool require_exp = true;          // tokens without "exp" are refused
+};
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -15,11 +29,20 @@ struct Config {
   std::string static_dir;            // served at /      (empty: none)
   std::string package_dir;           // served at /switchboard/ (empty: none)
   bool dev_login = false;            // GET /dev/token?user=<id>
-  std::string jwt_secret;            // HS256 secret; empty: a random one (dev only)
+  std::string jwt_secret;            // HS secret (kept for compatibility; copied into jwt.secret)
+  JwtConfig jwt;
   std::chrono::seconds dev_token_ttl{24 * 3600};
   protocol::Limits limits;
-  std::size_t max_buffered_bytes = 4 * 1024 * 1024;  // per connection, outgoing; then cut off
+  std::size_t max_buffered_bytes = 4 * 1024 * 1024;  // per connection, outgoing; then cut off (4008)
   std::chrono::seconds idle_timeout{60};              // WebSocket pings after half of it
+  double rate_per_second = 100;      // per-connection request rate (token bucket); 0: unlimited
+  double rate_burst = 200;           // bucket size
+  std::size_t max_connections_per_user = 32;  // 0: unlimited; a token's max_connections lowers it
+  // Origins allowed to open a WebSocket. Empty: the same origin as the Host header (and, with
+  // dev_login, any http(s)://localhost / 127.0.0.1 / [::1] origin). "*" allows every origin;
+  // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.
+  std::vector<std::string> allowed_origins;
+  std::string log_level = "info";    // debug, info, warn, error, off
 };
 
 }  // namespace sb::server

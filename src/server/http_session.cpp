@@ -8,6 +8,7 @@
 
 #include "../protocol/errors.hpp"
 #include "../protocol/limits.hpp"
+#include "metrics.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -135,9 +136,64 @@ void HttpSession::upgrade() {
     else if (item == "switchboard") subprotocol = "switchboard";
     protos = comma == std::string_view::npos ? std::string_view() : protos.substr(comma + 1);
   }
-  Identity id = ctx_.auth.verify(token);
-  auto session = std::make_shared<WsSession>(stream_.release_socket(), ctx_, id.user, new_cid(ctx_));
-  session->run(std::move(req), id.ok ? std::string() : id.error, p::close_code::Unauthorized, subprotocol);
+  // Origin first (a refused origin learns nothing about tokens), then the token. Both refusals
+  // complete the upgrade and close with a code and reason a browser can read.
+  std::string refusal;
+  int refusal_code = 0;
+  Identity id;
+  std::string origin(req[http::field::origin]);
+  if (!origin_allowed(ctx_.config, origin, req[http::field::host])) {
+    refusal = "Origin not allowed.";
+    refusal_code = p::close_code::Forbidden;
+  } else {
+    id = ctx_.auth.verify(token);
+    if (!id.ok) {
+      refusal = id.error;
+      refusal_code = p::close_code::Unauthorized;
+    }
+  }
+  auto session = std::make_shared<WsSession>(stream_.release_socket(), ctx_, std::move(id), new_cid(ctx_));
+  session->run(std::move(req), std::move(refusal), refusal_code, subprotocol);
+}
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+// "localhost", "127.0.0.1", "[::1]" with or without a port.
+bool loopback_host(std::string_view hostport) {
+  std::string_view host = hostport;
+  if (!host.empty() && host.front() == '[') host = host.substr(0, host.find(']') + 1);
+  else host = host.substr(0, host.find(':'));
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+}  // namespace
+
+bool origin_allowed(const Config& cfg, std::string_view origin_header, std::string_view host_header) {
+  if (origin_header.empty()) return true;  // not a browser: Origin is a browser's statement
+  std::string origin = lower(origin_header);
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  auto sep = origin.find("://");
+  if (sep == std::string::npos) return false;  // "null" (sandboxed frames, file:) and junk
+  std::string scheme = origin.substr(0, sep), hostport = origin.substr(sep + 3);
+  if (hostport.empty() || hostport.find('/') != std::string::npos) return false;
+  if (hostport == lower(host_header)) return true;  // same origin as the page this server served
+  if (cfg.dev_login && loopback_host(hostport)) return true;
+  for (const auto& entry_raw : cfg.allowed_origins) {
+    std::string entry = lower(entry_raw);
+    while (!entry.empty() && entry.back() == '/') entry.pop_back();
+    if (entry == "*" || entry == origin) return true;
+    auto esep = entry.find("://*.");
+    if (esep != std::string::npos && entry.substr(0, esep) == scheme) {
+      std::string suffix = entry.substr(esep + 4);  // ".example.com" (a port, if any, included)
+      if (hostport.size() > suffix.size() && hostport.compare(hostport.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return true;
+    }
+  }
+  return false;
 }
 
 http::message_generator HttpSession::respond() {
@@ -156,9 +212,12 @@ http::message_generator HttpSession::respond() {
   auto path = path_of(target);
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return make(http::status::method_not_allowed, "Only GET is served here.\n", "text/plain");
-  if (path == "/healthz") return make(http::status::ok, "ok\n", "text/plain");
+  if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n", "text/plain")
+                                          : make(http::status::ok, "ok\n", "text/plain");
+  if (path == "/metrics") return make(http::status::ok, render_metrics(ctx_), "text/plain; version=0.0.4");
   if (path == "/dev/token") {
-    if (!ctx_.config.dev_login) return make(http::status::not_found, "Dev login is disabled.\n", "text/plain");
+    if (!ctx_.config.dev_login || !ctx_.auth.can_issue())
+      return make(http::status::not_found, "Dev login is disabled.\n", "text/plain");
     std::string user = query_param(target, "user");
     if (!p::valid_name(user, ctx_.config.limits.max_name_bytes))
       return make(http::status::bad_request,

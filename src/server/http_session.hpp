@@ -30,6 +30,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 // "cid:" followed by 16 hex digits, unique per process and hard to guess.
 std::string new_cid(ServerContext& ctx);
 
+// Whether a WebSocket upgrade with this Origin header may proceed (Config::allowed_origins).
+bool origin_allowed(const Config& cfg, std::string_view origin_header, std::string_view host_header);
+
 // Value of one query parameter, percent-decoded; empty when absent.
 std::string query_param(std::string_view target, std::string_view name);
 

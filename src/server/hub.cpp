@@ -8,6 +8,8 @@
 namespace sb::server {
 
 namespace p = sb::protocol;
+using Scope = Publication::Scope;
+using Target = Publication::Target;
 
 namespace {
 template <class T>
@@ -20,119 +22,182 @@ void erase_one(std::vector<T>& v, const T& x) {
 }
 }  // namespace
 
-void Hub::attach(const std::shared_ptr<Peer>& peer) {
+Hub::Hub() : Hub(std::make_unique<MemoryBroker>(), std::make_unique<MemoryPresence>()) {}
+
+Hub::Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence)
+    : broker_(std::move(broker)), presence_(std::move(presence)) {
+  broker_->set_sink(this);
+}
+
+Hub::~Hub() { broker_->set_sink(nullptr); }
+
+bool Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user) {
+  if (!presence_->add_connection(peer->user(), peer->cid(), max_per_user)) return false;
   std::unique_lock lock(mu_);
   conns_[peer.get()] = Conn{peer, std::nullopt};
   users_[peer->user()].push_back(peer.get());
   by_cid_[peer->cid()] = peer.get();
+  return true;
 }
 
 void Hub::detach(Peer& peer) {
-  std::unique_lock lock(mu_);
-  auto it = conns_.find(&peer);
-  if (it == conns_.end()) return;
-  leave_locked(it->second, "USER_DISCONNECTED");
-  auto u = users_.find(peer.user());
-  if (u != users_.end()) {
-    erase_one(u->second, &peer);
-    if (u->second.empty()) users_.erase(u);
+  std::optional<std::string> old;
+  {
+    std::unique_lock lock(mu_);
+    auto it = conns_.find(&peer);
+    if (it == conns_.end()) return;
+    old = leave_local_locked(it->second);
+    auto u = users_.find(peer.user());
+    if (u != users_.end()) {
+      erase_one(u->second, &peer);
+      if (u->second.empty()) users_.erase(u);
+    }
+    by_cid_.erase(peer.cid());
+    conns_.erase(it);
   }
-  by_cid_.erase(peer.cid());
-  conns_.erase(it);
+  if (old) announce_leave(peer, *old, "USER_DISCONNECTED");
+  presence_->remove_connection(peer.user(), peer.cid());
 }
 
-void Hub::broadcast_locked(const Group& g, const Frame& f) {
-  for (Peer* m : g.members) m->deliver(f);
+std::optional<std::string> Hub::leave_local_locked(Conn& c) {
+  if (!c.group) return std::nullopt;
+  std::optional<std::string> old = std::move(c.group);
+  c.group.reset();
+  auto git = groups_.find(*old);
+  if (git != groups_.end()) {
+    auto& members = git->second;
+    auto m = std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.peer == c.peer.get(); });
+    if (m != members.end()) {
+      *m = members.back();
+      members.pop_back();
+    }
+    if (members.empty()) groups_.erase(git);
+  }
+  return old;
 }
 
 // Presence is per user: the group hears that a user left when the user's last connection in
-// it goes.
-void Hub::leave_locked(Conn& c, const char* code) {
-  if (!c.group) return;
-  auto git = groups_.find(*c.group);
-  c.group.reset();
-  if (git == groups_.end()) return;
-  Group& g = git->second;
-  Peer& peer = *c.peer;
-  erase_one(g.members, &peer);
-  if (--g.per_user[peer.user()] <= 0) {
-    g.per_user.erase(peer.user());
-    if (!g.members.empty())
-      broadcast_locked(g, std::make_shared<const std::string>(
-                              p::notice_frame(code, git->first, peer.user(), peer.cid())));
-  }
-  if (g.members.empty()) groups_.erase(git);
+// it goes; members in per-connection mode hear of every connection.
+void Hub::announce_leave(Peer& peer, const std::string& group, const char* code) {
+  std::size_t remaining = presence_->leave(group, peer.user(), peer.cid());
+  Publication pub;
+  pub.target = Target::Group;
+  pub.scope = remaining == 0 ? Scope::UserLevel : Scope::ConnLevel;
+  pub.key = group;
+  pub.about_cid = peer.cid();
+  pub.frame = std::make_shared<const std::string>(p::notice_frame(code, group, peer.user(), peer.cid()));
+  broker_->publish(pub);
 }
 
-HubResult Hub::join(Peer& peer, const std::optional<std::string>& group) {
-  std::unique_lock lock(mu_);
-  auto it = conns_.find(&peer);
-  if (it == conns_.end()) return HubResult::fail(p::Error::Internal, "Connection is not attached.");
-  Conn& c = it->second;
-  if (c.group == group) return {};
-  leave_locked(c, "USER_LEFT");
+HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode) {
+  std::optional<std::string> old;
+  {
+    std::unique_lock lock(mu_);
+    auto it = conns_.find(&peer);
+    if (it == conns_.end()) return HubResult::fail(p::Error::Internal, "Connection is not attached.");
+    Conn& c = it->second;
+    if (c.group == group) {
+      if (group)  // same group: only the notice mode may change
+        for (auto& m : groups_[*group])
+          if (m.peer == &peer) m.mode = mode;
+      return {};
+    }
+    old = leave_local_locked(c);
+    if (group) {
+      groups_[*group].push_back(Member{&peer, mode});
+      c.group = group;
+    }
+  }
+  if (old) announce_leave(peer, *old, "USER_LEFT");
   if (!group) return {};
-  auto [git, created] = groups_.try_emplace(*group);
-  Group& g = git->second;
-  g.members.push_back(&peer);
-  c.group = group;
-  auto notice = std::make_shared<const std::string>(
-      p::notice_frame("USER_JOINED", *group, peer.user(), peer.cid()));
-  if (++g.per_user[peer.user()] == 1) broadcast_locked(g, notice);
-  else peer.deliver(notice);  // the user was already here: only this connection learns of it
+  // USER_JOINED goes to the whole group (the joiner included) for a user's first connection;
+  // a further connection of the same user gets the notice itself and the others hear nothing new.
+  std::size_t here = presence_->join(*group, peer.user(), peer.cid());
+  Publication pub;
+  pub.target = Target::Group;
+  pub.scope = here <= 1 ? Scope::UserLevel : Scope::ConnLevel;
+  pub.key = *group;
+  pub.about_cid = peer.cid();
+  pub.frame = std::make_shared<const std::string>(p::notice_frame("USER_JOINED", *group, peer.user(), peer.cid()));
+  broker_->publish(pub);
   return {};
 }
 
 HubResult Hub::post_group(Peer& peer, const std::string& group, std::string_view payload_json) {
-  std::shared_lock lock(mu_);
-  auto it = conns_.find(&peer);
-  if (it == conns_.end() || it->second.group != group)
-    return HubResult::fail(p::Error::NotJoined, "User has not joined to the recipient group. Run joinRealtime({ group: \"" + group + "\" })");
-  auto git = groups_.find(group);
-  if (git == groups_.end()) return HubResult::fail(p::Error::Internal, "Group vanished.");
-  broadcast_locked(git->second, std::make_shared<const std::string>(p::group_message_frame(
-                                    group, peer.user(), peer.cid(), payload_json)));
+  {
+    std::shared_lock lock(mu_);
+    auto it = conns_.find(&peer);
+    if (it == conns_.end() || it->second.group != group)
+      return HubResult::fail(p::Error::NotJoined, "User has not joined to the recipient group. Run joinRealtime({ group: \"" + group + "\" })");
+  }
+  Publication pub;
+  pub.target = Target::Group;
+  pub.key = group;
+  pub.frame = std::make_shared<const std::string>(p::group_message_frame(group, peer.user(), peer.cid(), payload_json));
+  broker_->publish(pub);
   return {};
 }
 
 HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_view payload_json) {
-  std::shared_lock lock(mu_);
-  auto u = users_.find(user);
-  if (u == users_.end()) return HubResult::fail(p::Error::RecipientOffline, "Recipient is not connected.");
-  auto c = conns_.find(&peer);
-  std::string_view group = (c != conns_.end() && c->second.group) ? std::string_view(*c->second.group)
-                                                                   : std::string_view();
-  auto frame = std::make_shared<const std::string>(
-      p::private_message_frame(peer.user(), peer.cid(), group, payload_json));
-  for (Peer* r : u->second) r->deliver(frame);
+  if (!presence_->user_online(user)) return HubResult::fail(p::Error::RecipientOffline, "Recipient is not connected.");
+  std::string group;
+  {
+    std::shared_lock lock(mu_);
+    auto c = conns_.find(&peer);
+    if (c != conns_.end() && c->second.group) group = *c->second.group;
+  }
+  Publication pub;
+  pub.target = Target::User;
+  pub.key = user;
+  pub.frame = std::make_shared<const std::string>(p::private_message_frame(peer.user(), peer.cid(), group, payload_json));
+  broker_->publish(pub);
   return {};
 }
 
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
-  std::shared_lock lock(mu_);
-  auto it = by_cid_.find(cid);
-  if (it == by_cid_.end()) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
-  it->second->deliver(std::make_shared<const std::string>(p::rtc_event_frame(peer.user(), peer.cid(), payload_json)));
+  if (!presence_->connection_exists(cid)) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
+  Publication pub;
+  pub.target = Target::Connection;
+  pub.key = cid;
+  pub.frame = std::make_shared<const std::string>(p::rtc_event_frame(peer.user(), peer.cid(), payload_json));
+  broker_->publish(pub);
   return {};
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> Hub::members(const std::string& group) const {
+// Delivery to this node's connections. One frame, shared by every recipient.
+void Hub::on_publication(const Publication& pub) {
   std::shared_lock lock(mu_);
-  auto git = groups_.find(group);
-  if (git == groups_.end()) return std::nullopt;
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(git->second.members.size());
-  for (Peer* m : git->second.members) out.emplace_back(m->user(), m->cid());
-  return out;
+  switch (pub.target) {
+    case Target::Group: {
+      auto git = groups_.find(pub.key);
+      if (git == groups_.end()) return;
+      if (pub.scope != Scope::ConnLevel) {
+        for (const Member& m : git->second) m.peer->deliver(pub.frame);
+      } else {
+        for (const Member& m : git->second)
+          if (m.mode == NoticeMode::Connection || m.peer->cid() == pub.about_cid) m.peer->deliver(pub.frame);
+      }
+      return;
+    }
+    case Target::User: {
+      auto u = users_.find(pub.key);
+      if (u == users_.end()) return;
+      for (Peer* r : u->second) r->deliver(pub.frame);
+      return;
+    }
+    case Target::Connection: {
+      auto c = by_cid_.find(pub.key);
+      if (c != by_cid_.end()) c->second->deliver(pub.frame);
+      return;
+    }
+  }
 }
 
-std::vector<std::pair<std::string, std::size_t>> Hub::groups() const {
-  std::shared_lock lock(mu_);
-  std::vector<std::pair<std::string, std::size_t>> out;
-  out.reserve(groups_.size());
-  for (auto& [name, g] : groups_) out.emplace_back(name, g.members.size());
-  return out;
+std::optional<std::vector<std::pair<std::string, std::string>>> Hub::members(const std::string& group) const {
+  return presence_->members(group);
 }
+
+std::vector<std::pair<std::string, std::size_t>> Hub::groups() const { return presence_->groups(); }
 
 std::optional<std::string> Hub::group_of(Peer& peer) const {
   std::shared_lock lock(mu_);

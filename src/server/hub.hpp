@@ -1,6 +1,7 @@
-// The hub: who is connected, who is in which group, and fan-out of frames to them.
-// Thread-safe; sessions on any I/O thread call it. Frames are serialised once and shared by
-// every recipient.
+// The hub: the connections of this node, which group each is in, and delivery of frames to them.
+// Fan-out and presence go through a Broker and a PresenceManager (broker.hpp), in memory by
+// default, so that a multi-node implementation can be put behind the same hub. Thread-safe;
+// sessions on any I/O thread call it. Frames are serialised once and shared by every recipient.
 #pragma once
 #include <memory>
 #include <optional>
@@ -11,10 +12,9 @@
 #include <vector>
 
 #include "../protocol/errors.hpp"
+#include "broker.hpp"
 
 namespace sb::server {
-
-using Frame = std::shared_ptr<const std::string>;
 
 // One authenticated connection, as the hub sees it. deliver() must be thread-safe and must not
 // call back into the hub.
@@ -38,22 +38,39 @@ struct HubResult {
   static HubResult fail(protocol::Error c, std::string m) { return {false, c, std::move(m)}; }
 };
 
-class Hub {
+// Which presence notices a member of a group receives (docs/protocol.md, Presence).
+enum class NoticeMode : unsigned char {
+  User,        // default: a user's first join and last leave
+  Connection,  // every connection's join and leave
+};
+
+class Hub : private BrokerSink {
  public:
-  void attach(const std::shared_ptr<Peer>& peer);
+  // In-memory broker and presence: one node.
+  Hub();
+  Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence);
+  ~Hub() override;
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Registers a connection; false when its user already has `max_per_user` connections (0: no
+  // cap), and then nothing was registered.
+  bool attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user = 0);
   void detach(Peer& peer);  // the connection is gone: USER_DISCONNECTED if it was in a group
-  HubResult join(Peer& peer, const std::optional<std::string>& group);  // nullopt: leave
+  HubResult join(Peer& peer, const std::optional<std::string>& group,
+                 NoticeMode mode = NoticeMode::User);  // nullopt: leave
   HubResult post_group(Peer& peer, const std::string& group, std::string_view payload_json);
   HubResult post_private(Peer& peer, const std::string& user, std::string_view payload_json);
 
   // Relays WebRTC signalling to one connection, addressed by its cid.
   HubResult relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json);
 
-  // Snapshots for the users/groups queries (queries.hpp). Empty optional: no such group.
+  // Snapshots for the users/groups queries (queries.hpp), cluster-wide. Empty optional: no such group.
   std::optional<std::vector<std::pair<std::string, std::string>>> members(const std::string& group) const;
   std::vector<std::pair<std::string, std::size_t>> groups() const;
   std::optional<std::string> group_of(Peer& peer) const;
 
+  // This node's connections, users and groups.
   std::size_t connection_count() const;
   std::size_t user_count() const;
   std::size_t group_count() const;
@@ -63,18 +80,22 @@ class Hub {
     std::shared_ptr<Peer> peer;
     std::optional<std::string> group;
   };
-  struct Group {
-    std::vector<Peer*> members;
-    std::unordered_map<std::string, int> per_user;  // connections of each user in the group
+  struct Member {
+    Peer* peer;
+    NoticeMode mode;
   };
-  void leave_locked(Conn& c, const char* code);
-  void broadcast_locked(const Group& g, const Frame& f);
+  void on_publication(const Publication& pub) override;
+  // Removes the connection from its local group (under the lock); returns the group it was in.
+  std::optional<std::string> leave_local_locked(Conn& c);
+  void announce_leave(Peer& peer, const std::string& group, const char* code);
 
+  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<PresenceManager> presence_;
   mutable std::shared_mutex mu_;
   std::unordered_map<Peer*, Conn> conns_;
   std::unordered_map<std::string, std::vector<Peer*>> users_;
   std::unordered_map<std::string, Peer*> by_cid_;
-  std::unordered_map<std::string, Group> groups_;
+  std::unordered_map<std::string, std::vector<Member>> groups_;  // local members only
 };
 
 }  // namespace sb::server

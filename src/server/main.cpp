@@ -1,5 +1,5 @@
-// switchboard-server: the realtime relay. `switchboard-server --help` lists every option;
-// docs/operations.md explains them.
+// switchboard-server: the realtime relay. `switchboard-server --help` lists every option (each
+// also readable from an environment variable); docs/operations.md explains them.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "log.hpp"
 #include "server.hpp"
 
 namespace {
@@ -19,53 +20,125 @@ std::string random_secret() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using sb::server::log::Level;
   sb::server::Config cfg;
-  CLI::App app{"Switchboard realtime server"};
+  CLI::App app{"Switchboard realtime server. Every option can also be set by the environment variable shown."};
   app.option_defaults()->always_capture_default();
+  app.fallthrough();
   std::size_t max_frame = cfg.limits.max_frame_bytes;
   int idle = static_cast<int>(cfg.idle_timeout.count());
-  app.add_option("--bind", cfg.bind, "Address to listen on")->envname("SWITCHBOARD_BIND");
+  int leeway = static_cast<int>(cfg.jwt.leeway.count());
+  std::string public_key_file, private_key_file;
+  bool allow_no_exp = false;
+
+  app.add_option("--bind", cfg.bind, "Address to listen on (0.0.0.0: every interface)")->envname("SWITCHBOARD_BIND");
   app.add_option("--port", cfg.port, "TCP port (0: any free port)")->envname("PORT");
   app.add_option("--threads", cfg.threads, "I/O threads (0: one per core)")->envname("SWITCHBOARD_THREADS");
   app.add_option("--static", cfg.static_dir, "Directory served at /")->envname("SWITCHBOARD_STATIC");
   app.add_option("--package", cfg.package_dir, "Directory served at /switchboard/ (the built npm package)")
       ->envname("SWITCHBOARD_PACKAGE");
-  app.add_flag("--dev-login", cfg.dev_login, "Enable GET /dev/token?user=<id> (development only)")
+  app.add_flag("--dev-login", cfg.dev_login,
+               "Enable GET /dev/token?user=<id> and loopback origins (development only)")
       ->envname("SWITCHBOARD_DEV_LOGIN");
-  app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for tokens (default: random, dev only)")
-      ->envname("SWITCHBOARD_JWT_SECRET");
-  app.add_option("--max-frame-bytes", max_frame, "Largest incoming frame")->envname("SWITCHBOARD_MAX_FRAME_BYTES");
-  app.add_option("--max-depth", cfg.limits.max_depth, "Deepest JSON nesting in a frame")
-      ->envname("SWITCHBOARD_MAX_DEPTH");
+  app.add_option("--log-level", cfg.log_level, "debug, info, warn, error or off (logfmt lines on stderr)")
+      ->envname("SWITCHBOARD_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+
+  auto* jwt = "Authentication";
+  app.add_option("--jwt-alg", cfg.jwt.algorithm, "Token algorithm: HS256, HS384, HS512 (secret), RS256, ES256 (public key)")
+      ->envname("SWITCHBOARD_JWT_ALG")->group(jwt)
+      ->check(CLI::IsMember({"HS256", "HS384", "HS512", "RS256", "ES256"}));
+  app.add_option("--jwt-secret", cfg.jwt.secret, "HS* shared secret (with --dev-login and none given: random)")
+      ->envname("SWITCHBOARD_JWT_SECRET")->group(jwt);
+  app.add_option("--jwt-public-key", public_key_file, "RS256/ES256: PEM file with the public key that verifies tokens")
+      ->envname("SWITCHBOARD_JWT_PUBLIC_KEY")->group(jwt);
+  app.add_option("--jwt-private-key", private_key_file,
+                 "RS256/ES256: PEM file with the private key, only for gentoken and --dev-login")
+      ->envname("SWITCHBOARD_JWT_PRIVATE_KEY")->group(jwt);
+  app.add_option("--jwt-leeway", leeway, "Seconds of clock skew allowed on exp and nbf")
+      ->envname("SWITCHBOARD_JWT_LEEWAY")->group(jwt)->check(CLI::Range(0, 3600));
+  app.add_option("--jwt-issuer", cfg.jwt.issuer, "When set, tokens must carry this \"iss\"")
+      ->envname("SWITCHBOARD_JWT_ISSUER")->group(jwt);
+  app.add_option("--jwt-audience", cfg.jwt.audience, "When set, tokens' \"aud\" must contain this")
+      ->envname("SWITCHBOARD_JWT_AUDIENCE")->group(jwt);
+  app.add_flag("--jwt-allow-no-exp", allow_no_exp, "Accept tokens without \"exp\" (not recommended)")
+      ->envname("SWITCHBOARD_JWT_ALLOW_NO_EXP")->group(jwt);
+  app.add_option("--allowed-origins", cfg.allowed_origins,
+                 "Comma-separated browser origins allowed besides the server's own, e.g. "
+                 "https://app.example.com,https://*.example.com; * allows any")
+      ->envname("SWITCHBOARD_ALLOWED_ORIGINS")->delimiter(',')->group(jwt);
+
+  auto* lim = "Limits";
+  app.add_option("--max-frame-bytes", max_frame, "Largest incoming message; larger: TOO_LARGE error (16x or >1 MiB: close 1009)")
+      ->envname("SWITCHBOARD_MAX_FRAME_BYTES")->group(lim)->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  app.add_option("--max-depth", cfg.limits.max_depth, "Deepest JSON nesting in a frame (TOO_DEEP)")
+      ->envname("SWITCHBOARD_MAX_DEPTH")->group(lim)->check(CLI::Range(2, 512));
   app.add_option("--max-buffered-bytes", cfg.max_buffered_bytes,
-                 "Outgoing bytes queued per connection before it is cut off as a slow consumer")
-      ->envname("SWITCHBOARD_MAX_BUFFERED_BYTES");
-  app.add_option("--idle-timeout", idle, "Seconds without a pong before a connection is dropped")
-      ->envname("SWITCHBOARD_IDLE_TIMEOUT");
+                 "Outgoing bytes queued per connection before it is cut off as a slow consumer (close 4008)")
+      ->envname("SWITCHBOARD_MAX_BUFFERED_BYTES")->group(lim);
+  app.add_option("--idle-timeout", idle, "Seconds without any sign of life before a connection is dropped; pings at half")
+      ->envname("SWITCHBOARD_IDLE_TIMEOUT")->group(lim)->check(CLI::Range(1, 86400));
+  app.add_option("--rate", cfg.rate_per_second, "Requests per second per connection, on average (0: unlimited; RATE_LIMITED)")
+      ->envname("SWITCHBOARD_RATE")->group(lim)->check(CLI::NonNegativeNumber);
+  app.add_option("--rate-burst", cfg.rate_burst, "Requests a connection may send at once before --rate applies")
+      ->envname("SWITCHBOARD_RATE_BURST")->group(lim)->check(CLI::PositiveNumber);
+  app.add_option("--max-connections-per-user", cfg.max_connections_per_user,
+                 "Connections one user may hold (0: unlimited; close 4003); a token's max_connections lowers it")
+      ->envname("SWITCHBOARD_MAX_CONNECTIONS_PER_USER")->group(lim);
 
   std::string gen_user;
   int gen_ttl = 3600;
-  auto* gentoken = app.add_subcommand("gentoken", "Print a token signed with the configured secret");
+  std::vector<std::string> gen_groups;
+  std::size_t gen_max_conns = 0;
+  auto* gentoken = app.add_subcommand("gentoken", "Print a token signed with the configured secret or private key");
   gentoken->add_option("--user", gen_user, "User id (the token's sub)")->required();
   gentoken->add_option("--ttl", gen_ttl, "Lifetime in seconds");
+  gentoken->add_option("--groups", gen_groups, "Comma-separated \"groups\" claim: the groups the user may join")
+      ->delimiter(',');
+  gentoken->add_option("--max-connections", gen_max_conns, "\"max_connections\" claim (0: none)");
   CLI11_PARSE(app, argc, argv);
   cfg.limits.max_frame_bytes = max_frame;
   cfg.idle_timeout = std::chrono::seconds(idle);
+  cfg.jwt.leeway = std::chrono::seconds(leeway);
+  cfg.jwt.require_exp = !allow_no_exp;
+  Level level;
+  if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
+
+  if (!public_key_file.empty() && !sb::server::read_file(public_key_file, cfg.jwt.public_key)) {
+    std::cerr << "cannot read --jwt-public-key " << public_key_file << "\n";
+    return 2;
+  }
+  if (!private_key_file.empty() && !sb::server::read_file(private_key_file, cfg.jwt.private_key)) {
+    std::cerr << "cannot read --jwt-private-key " << private_key_file << "\n";
+    return 2;
+  }
+  const bool hs = cfg.jwt.algorithm.rfind("HS", 0) == 0;
 
   if (*gentoken) {
-    if (cfg.jwt_secret.empty()) {
-      std::cerr << "gentoken needs --jwt-secret or SWITCHBOARD_JWT_SECRET\n";
+    sb::server::Authenticator auth(cfg.jwt);
+    if (!auth.can_issue()) {
+      std::cerr << "gentoken needs " << (hs ? "--jwt-secret or SWITCHBOARD_JWT_SECRET" : "--jwt-private-key") << "\n";
       return 2;
     }
-    std::cout << sb::server::Authenticator(cfg.jwt_secret).issue(gen_user, std::chrono::seconds(gen_ttl)) << "\n";
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    nlohmann::json claims{{"sub", gen_user}, {"iat", now}, {"exp", now + gen_ttl}};
+    if (!cfg.jwt.issuer.empty()) claims["iss"] = cfg.jwt.issuer;
+    if (!cfg.jwt.audience.empty()) claims["aud"] = cfg.jwt.audience;
+    if (!gen_groups.empty()) claims["groups"] = gen_groups;
+    if (gen_max_conns) claims["max_connections"] = gen_max_conns;
+    std::cout << auth.issue(claims) << "\n";
     return 0;
   }
-  if (cfg.jwt_secret.empty()) {
+  if (hs && cfg.jwt.secret.empty()) {
     if (!cfg.dev_login) {
       std::cerr << "refusing to start: set --jwt-secret (or SWITCHBOARD_JWT_SECRET), or --dev-login for development\n";
       return 2;
     }
-    cfg.jwt_secret = random_secret();
+    cfg.jwt.secret = random_secret();
+  }
+  if (auto problem = sb::server::Authenticator(cfg.jwt).check(); !problem.empty()) {
+    std::cerr << "refusing to start: " << problem << "\n";
+    return 2;
   }
 
   // Block the stop signals in every thread; the main thread waits for them below.
@@ -85,9 +158,12 @@ int main(int argc, char** argv) {
   }
   std::string host = cfg.bind == "0.0.0.0" || cfg.bind == "127.0.0.1" ? "localhost" : cfg.bind;
   std::cout << "switchboard listening on http://" << host << ":" << port << "/" << std::endl;
+  sb::server::log::info("server_start").kv("bind", cfg.bind).kv("port", static_cast<unsigned>(port))
+      .kv("threads", cfg.threads).kv("jwt_alg", cfg.jwt.algorithm).kv("dev_login", cfg.dev_login);
   int sig = 0;
   sigwait(&sigs, &sig);
-  std::cout << "switchboard: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down" << std::endl;
+  sb::server::log::info("server_stop").kv("signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
+  sb::server::log::info("server_stopped");
   return 0;
 }

@@ -6,12 +6,23 @@
 #include <boost/asio/strand.hpp>
 
 #include "http_session.hpp"
+#include "log.hpp"
 #include "ws_session.hpp"
 
 namespace sb::server {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+namespace {
+JwtConfig jwt_of(const Config& c) {
+  JwtConfig j = c.jwt;
+  if (j.secret.empty()) j.secret = c.jwt_secret;
+  return j;
+}
+}  // namespace
+
+ServerContext::ServerContext(Config c) : config(std::move(c)), auth(jwt_of(config)) {}
 
 Server::Server(Config config)
     : ctx_(std::make_unique<ServerContext>(std::move(config))), acceptor_(net::make_strand(ioc_)) {}
@@ -20,6 +31,9 @@ Server::~Server() { stop(); }
 
 unsigned short Server::start() {
   auto& cfg = ctx_->config;
+  if (auto problem = ctx_->auth.check(); !problem.empty()) throw std::runtime_error(problem);
+  log::Level level;
+  if (log::parse_level(cfg.log_level, level)) log::set_level(level);
   tcp::endpoint ep{net::ip::make_address(cfg.bind), cfg.port};
   acceptor_.open(ep.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));

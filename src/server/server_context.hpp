@@ -1,4 +1,4 @@
-// What every session of one server shares: its configuration, hub and authenticator.
+// What every session of one server shares: its configuration, hub, authenticator and metrics.
 #pragma once
 #include <atomic>
 #include <functional>
@@ -9,20 +9,22 @@
 #include "auth.hpp"
 #include "config.hpp"
 #include "hub.hpp"
+#include "metrics.hpp"
 
 namespace sb::server {
 
 class WsSession;
 
 struct ServerContext {
-  explicit ServerContext(Config c) : config(std::move(c)), auth(config.jwt_secret) {}
+  explicit ServerContext(Config c);
   Config config;
   Authenticator auth;
   Hub hub;
+  Metrics metrics;
   std::atomic<std::uint64_t> next_conn{1};
   std::atomic<bool> stopping{false};
 
-  // Live sessions, so that shutdown can close them all.
+  // Live sessions, so that shutdown can close them all and /metrics can sum their buffers.
   std::mutex sessions_mu;
   std::unordered_set<std::shared_ptr<WsSession>> sessions;
 };

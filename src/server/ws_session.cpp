@@ -1,9 +1,12 @@
 #include "ws_session.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "../protocol/frames.hpp"
+#include "log.hpp"
 #include "queries.hpp"
 
 namespace sb::server {
@@ -11,10 +14,15 @@ namespace sb::server {
 namespace p = sb::protocol;
 namespace net = boost::asio;
 
-WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, std::string user, std::string cid)
-    : Peer(std::move(user), std::move(cid)),
+std::size_t WsSession::hard_message_cap(std::size_t max_frame_bytes) {
+  return std::max<std::size_t>(max_frame_bytes * 16, 1024 * 1024);
+}
+
+WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity, std::string cid)
+    : Peer(identity.user, std::move(cid)),
       ws_(std::move(socket)),
       ctx_(ctx),
+      identity_(std::move(identity)),
       close_timer_(ws_.get_executor()) {}
 
 void WsSession::run(http::request<http::string_body> req, std::string refusal, int refusal_code,
@@ -23,8 +31,10 @@ void WsSession::run(http::request<http::string_body> req, std::string refusal, i
   refusal_code_ = refusal_code;
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.idle_timeout = ctx_.config.idle_timeout;
+  timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
-  ws_.read_message_max(ctx_.config.limits.max_frame_bytes);
+  ws_.read_message_max(hard_message_cap(ctx_.config.limits.max_frame_bytes));
+  ws_.auto_fragment(false);
   ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
     res.set(http::field::server, "switchboard");
     if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
@@ -34,51 +44,128 @@ void WsSession::run(http::request<http::string_body> req, std::string refusal, i
 
 void WsSession::on_accept(beast::error_code ec) {
   if (ec) return;
+  opened_ = refilled_ = std::chrono::steady_clock::now();
+  tokens_ = ctx_.config.rate_burst;
+  {
+    std::lock_guard lock(ctx_.sessions_mu);
+    if (ctx_.stopping) {
+      close_with(p::close_code::GoingAway, "Server is shutting down.", Disconnect::Shutdown);
+      read();
+      return;
+    }
+    ctx_.sessions.insert(shared_from_this());
+  }
   if (!refusal_.empty()) {
-    close_with(refusal_code_, refusal_);
+    log::info("conn_refused").kv("cid", cid()).kv("code", refusal_code_).kv("reason", refusal_);
+    close_with(refusal_code_, refusal_,
+               refusal_code_ == p::close_code::Unauthorized ? Disconnect::Unauthorized : Disconnect::Forbidden);
     read();
     return;
   }
-  {
-    std::lock_guard lock(ctx_.sessions_mu);
-    if (ctx_.stopping) return;
-    ctx_.sessions.insert(shared_from_this());
+  std::size_t cap = ctx_.config.max_connections_per_user;
+  if (identity_.max_connections && (cap == 0 || identity_.max_connections < cap)) cap = identity_.max_connections;
+  if (!ctx_.hub.attach(shared_from_this(), cap)) {
+    log::info("conn_refused").kv("cid", cid()).kv("user", user()).kv("code", p::close_code::Forbidden)
+        .kv("reason", "connection cap").kv("cap", static_cast<unsigned long long>(cap));
+    close_with(p::close_code::Forbidden, "Too many connections for this user (at most " + std::to_string(cap) + ").",
+               Disconnect::Forbidden);
+    read();
+    return;
   }
-  ctx_.hub.attach(shared_from_this());
   attached_ = true;
+  ctx_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
+  log::info("conn_open").kv("cid", cid()).kv("user", user());
   deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits)));
   read();
 }
 
+// Reads in pieces so that an oversized message can be dropped as it streams in, without
+// buffering it: the connection survives with a TOO_LARGE error.
 void WsSession::read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  std::size_t chunk = std::clamp<std::size_t>(ctx_.config.limits.max_frame_bytes + 1, 4096, 1024 * 1024);
+  ws_.async_read_some(buffer_, chunk, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t) {
+void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
-    finish();
+    finish(ec);
     return;
   }
-  if (!ws_.got_text()) {
-    reply(p::error_frame(std::nullopt, p::Error::NotSupported, "Binary frames are not supported."));
+  message_bytes_ += bytes;
+  const std::size_t max = ctx_.config.limits.max_frame_bytes;
+  if (message_bytes_ > max) {
+    discarding_ = true;
+    buffer_.consume(buffer_.size());
+  }
+  if (!ws_.is_message_done()) {
+    read();
+    return;
+  }
+  ctx_.metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
+  ctx_.metrics.bytes_in.fetch_add(message_bytes_, std::memory_order_relaxed);
+  if (!attached_ || closing_) {
+    // refused or closing: frames are not served; keep reading until the close completes
+  } else if (discarding_) {
+    if (take_token())
+      reply_error(std::nullopt, p::Error::TooLarge, "Frame is larger than " + std::to_string(max) + " bytes.");
+  } else if (!ws_.got_text()) {
+    if (take_token()) reply_error(std::nullopt, p::Error::NotSupported, "Binary frames are not supported.");
   } else {
     auto data = buffer_.cdata();
     handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
   buffer_.consume(buffer_.size());
+  message_bytes_ = 0;
+  discarding_ = false;
   read();  // also while closing: the closing handshake ends with a read error
+}
+
+// Token bucket: `rate_per_second` requests per second on average, `rate_burst` at once.
+bool WsSession::take_token() {
+  const double rate = ctx_.config.rate_per_second;
+  if (rate <= 0) return true;
+  auto now = std::chrono::steady_clock::now();
+  tokens_ = std::min(ctx_.config.rate_burst,
+                     tokens_ + std::chrono::duration<double>(now - refilled_).count() * rate);
+  refilled_ = now;
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
 }
 
 void WsSession::handle(std::string_view text) {
   p::Request req;
   p::RequestError err;
-  if (!p::parse_request(text, ctx_.config.limits, req, err)) {
-    reply(p::error_frame(err.id, err.code, err.message));
+  bool parsed = p::parse_request(text, ctx_.config.limits, req, err);
+  if (!take_token()) {
+    ctx_.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    reply_error(parsed ? std::optional<std::int64_t>(req.id) : err.id, p::Error::RateLimited,
+                "Too many requests: at most " + std::to_string(static_cast<long long>(ctx_.config.rate_per_second)) +
+                    " per second. The request was dropped.");
+    return;
+  }
+  if (!parsed) {
+    reply_error(err.id, err.code, err.message);
     return;
   }
   HubResult r;
   switch (req.op) {
-    case p::Op::Join: r = ctx_.hub.join(*this, req.group); break;
+    case p::Op::Join: {
+      NoticeMode mode = NoticeMode::User;
+      if (auto n = req.body.find("notices"); n != req.body.end() && !n->is_null()) {
+        if (*n == "connection") mode = NoticeMode::Connection;
+        else if (*n != "user") {
+          r = HubResult::fail(p::Error::InvalidParameter, "\"notices\" must be \"user\" or \"connection\".");
+          break;
+        }
+      }
+      if (req.group && identity_.groups && !Authenticator::group_allowed(*identity_.groups, *req.group)) {
+        r = HubResult::fail(p::Error::Forbidden, "This token does not allow joining group \"" + *req.group + "\".");
+        break;
+      }
+      r = ctx_.hub.join(*this, req.group, mode);
+      break;
+    }
     case p::Op::Post: r = ctx_.hub.post_group(*this, *req.group, req.payload); break;
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
@@ -102,10 +189,17 @@ void WsSession::handle(std::string_view text) {
       break;
     }
   }
-  reply(r.ok ? p::ok_frame(req.id) : p::error_frame(req.id, r.code, r.message));
+  if (r.ok) reply(p::ok_frame(req.id));
+  else reply_error(req.id, r.code, r.message);
 }
 
 void WsSession::reply(std::string frame) { deliver(std::make_shared<const std::string>(std::move(frame))); }
+
+void WsSession::reply_error(const std::optional<std::int64_t>& id, p::Error code, std::string_view message) {
+  ctx_.metrics.error(code);
+  log::debug("request_error").kv("cid", cid()).kv("user", user()).kv("code", p::to_string(code));
+  reply(p::error_frame(id, code, message));
+}
 
 // Called from any thread. The byte count is checked here so a flood from many publishers is
 // refused before it is queued; the queue itself is touched only on the strand.
@@ -113,14 +207,23 @@ void WsSession::deliver(const Frame& frame) {
   if (cut_off_.load(std::memory_order_relaxed)) return;
   auto total = buffered_.fetch_add(frame->size(), std::memory_order_relaxed) + frame->size();
   if (total > ctx_.config.max_buffered_bytes) {
-    if (!cut_off_.exchange(true))
+    buffered_.fetch_sub(frame->size(), std::memory_order_relaxed);
+    if (!cut_off_.exchange(true)) {
+      ctx_.metrics.slow_consumer_cutoffs.fetch_add(1, std::memory_order_relaxed);
       net::post(ws_.get_executor(), [self = shared_from_this()] {
-        self->close_with(p::close_code::SlowConsumer, "Slow consumer: outgoing buffer over the limit.");
+        log::warn("slow_consumer").kv("cid", self->cid()).kv("user", self->user())
+            .kv("buffered", static_cast<unsigned long long>(self->buffered()));
+        self->close_with(p::close_code::SlowConsumer, "Slow consumer: outgoing buffer over the limit.",
+                         Disconnect::SlowConsumer);
       });
+    }
     return;
   }
   net::post(ws_.get_executor(), [self = shared_from_this(), frame] {
-    if (self->closing_) return;
+    if (self->closing_) {
+      self->buffered_.fetch_sub(frame->size(), std::memory_order_relaxed);
+      return;
+    }
     self->queue_.push_back(frame);
     if (!self->writing_) self->write_next();
   });
@@ -128,32 +231,38 @@ void WsSession::deliver(const Frame& frame) {
 
 void WsSession::write_next() {
   if (queue_.empty() || closing_) {
+    for (auto& f : queue_) buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
+    queue_.clear();
     writing_ = false;
     return;
   }
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()),
-                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                    self->buffered_.fetch_sub(self->queue_.front()->size(), std::memory_order_relaxed);
-                    self->queue_.pop_front();
-                    if (ec) {
-                      self->writing_ = false;
-                      return;  // the read side sees the error and finishes
-                    }
-                    self->write_next();
-                  });
+  ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    std::size_t n = self->queue_.front()->size();
+    self->buffered_.fetch_sub(n, std::memory_order_relaxed);
+    self->queue_.pop_front();
+    if (ec) {
+      for (auto& f : self->queue_) self->buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
+      self->queue_.clear();
+      self->writing_ = false;
+      return;  // the read side sees the error and finishes
+    }
+    self->ctx_.metrics.messages_out.fetch_add(1, std::memory_order_relaxed);
+    self->ctx_.metrics.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    self->write_next();
+  });
 }
 
 // Starts the closing handshake and bounds it: a peer that does not read (a slow consumer, or a
 // dead one during shutdown) is dropped at the TCP level after kCloseGrace.
-void WsSession::close_with(int code, std::string reason) {
-  if (closing_) return;
+void WsSession::close_with(int code, std::string reason, Disconnect why) {
+  if (closing_ || finished_) return;
   closing_ = true;
+  why_ = why;
   websocket::close_reason cr(static_cast<std::uint16_t>(code));
   cr.reason = reason.substr(0, 120);  // a close frame's payload is at most 125 bytes
-  ws_.async_close(cr,
-                  [self = shared_from_this()](beast::error_code) {});
+  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
   close_timer_.expires_after(kCloseGrace);
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) beast::get_lowest_layer(self->ws_).socket().close(ec);
@@ -162,18 +271,49 @@ void WsSession::close_with(int code, std::string reason) {
 
 void WsSession::shutdown() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->close_with(p::close_code::GoingAway, "Server is shutting down.");
+    self->close_with(p::close_code::GoingAway, "Server is shutting down.", Disconnect::Shutdown);
   });
 }
 
-void WsSession::finish() {
+void WsSession::finish(beast::error_code ec) {
+  if (finished_) return;
+  finished_ = true;
   close_timer_.cancel();
+  Disconnect why = Disconnect::ConnectionLost;
+  if (why_) why = *why_;
+  else if (ec == websocket::error::closed) why = Disconnect::ClientClosed;
+  else if (ec == beast::error::timeout) why = Disconnect::IdleTimeout;
+  else if (ec == websocket::error::message_too_big) why = Disconnect::TooLarge;
+  else if (ec.category() == beast::error_code(websocket::error::closed).category() ||
+           ec == websocket::condition::protocol_violation)
+    why = Disconnect::BadFrame;
+  // Refused connections were counted by their refusal reason; count every session once.
+  ctx_.metrics.disconnect(why);
   if (attached_) {
     attached_ = false;
     ctx_.hub.detach(*this);
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - opened_).count();
+    log::info("conn_close").kv("cid", cid()).kv("user", user()).kv("reason", to_string(why))
+        .kv("seconds", static_cast<long long>(secs));
   }
   std::lock_guard lock(ctx_.sessions_mu);
   ctx_.sessions.erase(shared_from_this());
+}
+
+const char* to_string(Disconnect d) {
+  switch (d) {
+    case Disconnect::ClientClosed: return "client_closed";
+    case Disconnect::ConnectionLost: return "connection_lost";
+    case Disconnect::IdleTimeout: return "idle_timeout";
+    case Disconnect::TooLarge: return "too_large";
+    case Disconnect::BadFrame: return "bad_frame";
+    case Disconnect::Unauthorized: return "unauthorized";
+    case Disconnect::Forbidden: return "forbidden";
+    case Disconnect::SlowConsumer: return "slow_consumer";
+    case Disconnect::Shutdown: return "shutdown";
+    case Disconnect::kCount: break;
+  }
+  return "unknown";
 }
 
 }  // namespace sb::server

@@ -2,8 +2,10 @@
 // writes outgoing frames from a bounded queue on its own strand.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "auth.hpp"
 #include "hub.hpp"
 #include "server_context.hpp"
 
@@ -25,34 +28,49 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
  public:
   // `identity` was checked on the upgrade request; when refused the session accepts the
   // upgrade only to close with a typed code and reason, which browsers can read.
-  WsSession(tcp::socket&& socket, ServerContext& ctx, std::string user, std::string cid);
+  WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity, std::string cid);
   void run(http::request<http::string_body> req, std::string refusal, int refusal_code,
            std::string subprotocol);
   void deliver(const Frame& frame) override;
   void shutdown();  // graceful close with GoingAway, from any thread
+  std::size_t buffered() const { return buffered_.load(std::memory_order_relaxed); }
+
+  // The hard cap on one incoming message: above max_frame_bytes a message is read and dropped
+  // (TOO_LARGE, connection kept); above this Beast fails the connection with 1009.
+  static std::size_t hard_message_cap(std::size_t max_frame_bytes);
 
  private:
   void on_accept(beast::error_code ec);
   void read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
+  bool take_token();
   void reply(std::string frame);
+  void reply_error(const std::optional<std::int64_t>& id, protocol::Error code, std::string_view message);
   void write_next();
-  void close_with(int code, std::string reason);
-  void finish();
+  void close_with(int code, std::string reason, Disconnect why);
+  void finish(beast::error_code ec);
 
   static constexpr std::chrono::seconds kCloseGrace{2};
 
   websocket::stream<beast::tcp_stream> ws_;
   ServerContext& ctx_;
+  Identity identity_;
   boost::asio::steady_timer close_timer_;
   beast::flat_buffer buffer_;
+  std::size_t message_bytes_ = 0;  // of the message being read
+  bool discarding_ = false;        // the message being read is over max_frame_bytes
   std::deque<Frame> queue_;
   bool writing_ = false;
   bool closing_ = false;
   bool attached_ = false;
+  bool finished_ = false;
+  std::optional<Disconnect> why_;  // set when the server closes
   std::string refusal_;
   int refusal_code_ = 0;
+  double tokens_ = 0;              // rate limit bucket
+  std::chrono::steady_clock::time_point refilled_;
+  std::chrono::steady_clock::time_point opened_;
   std::atomic<std::size_t> buffered_{0};
   std::atomic<bool> cut_off_{false};
 };

@@ -1,0 +1,80 @@
+#include "metrics.hpp"
+
+#include <mutex>
+
+#include "server_context.hpp"
+#include "ws_session.hpp"
+
+namespace sb::server {
+
+namespace {
+void metric(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+void value(std::string& out, const char* name, std::uint64_t v, const char* labels = nullptr) {
+  out += name;
+  if (labels) out += labels;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+}  // namespace
+
+std::string render_metrics(ServerContext& ctx) {
+  auto& m = ctx.metrics;
+  std::string out;
+  out.reserve(4096);
+  std::uint64_t buffered = 0, sessions = 0;
+  {
+    std::lock_guard lock(ctx.sessions_mu);
+    sessions = ctx.sessions.size();
+    for (auto& s : ctx.sessions) buffered += s->buffered();
+  }
+  metric(out, "switchboard_connections", "gauge", "Open, authenticated WebSocket connections.");
+  value(out, "switchboard_connections", ctx.hub.connection_count());
+  metric(out, "switchboard_sessions", "gauge", "WebSocket sessions, refused ones still closing included.");
+  value(out, "switchboard_sessions", sessions);
+  metric(out, "switchboard_users", "gauge", "Distinct users with at least one connection.");
+  value(out, "switchboard_users", ctx.hub.user_count());
+  metric(out, "switchboard_groups", "gauge", "Groups with at least one member.");
+  value(out, "switchboard_groups", ctx.hub.group_count());
+  metric(out, "switchboard_outgoing_buffered_bytes", "gauge", "Bytes queued for writing, all connections.");
+  value(out, "switchboard_outgoing_buffered_bytes", buffered);
+  metric(out, "switchboard_connections_total", "counter", "Connections accepted and welcomed.");
+  value(out, "switchboard_connections_total", m.connections_total.load());
+  metric(out, "switchboard_messages_in_total", "counter", "WebSocket messages received from clients.");
+  value(out, "switchboard_messages_in_total", m.messages_in.load());
+  metric(out, "switchboard_bytes_in_total", "counter", "Payload bytes of messages received from clients.");
+  value(out, "switchboard_bytes_in_total", m.bytes_in.load());
+  metric(out, "switchboard_messages_out_total", "counter", "WebSocket messages written to clients.");
+  value(out, "switchboard_messages_out_total", m.messages_out.load());
+  metric(out, "switchboard_bytes_out_total", "counter", "Payload bytes of messages written to clients.");
+  value(out, "switchboard_bytes_out_total", m.bytes_out.load());
+  metric(out, "switchboard_errors_total", "counter", "Error replies by code.");
+  for (std::size_t i = 0; i < m.errors.size(); ++i) {
+    auto code = protocol::to_string(static_cast<protocol::Error>(i));
+    std::string labels = "{code=\"" + std::string(code) + "\"}";
+    value(out, "switchboard_errors_total", m.errors[i].load(), labels.c_str());
+  }
+  metric(out, "switchboard_disconnects_total", "counter", "Ended WebSocket sessions by reason.");
+  for (std::size_t i = 0; i < m.disconnects.size(); ++i) {
+    std::string labels = std::string("{reason=\"") + to_string(static_cast<Disconnect>(i)) + "\"}";
+    value(out, "switchboard_disconnects_total", m.disconnects[i].load(), labels.c_str());
+  }
+  metric(out, "switchboard_slow_consumer_cutoffs_total", "counter",
+         "Connections cut off because their outgoing buffer went over the limit.");
+  value(out, "switchboard_slow_consumer_cutoffs_total", m.slow_consumer_cutoffs.load());
+  metric(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.");
+  value(out, "switchboard_rate_limited_total", m.rate_limited.load());
+  return out;
+}
+
+}  // namespace sb::server
