@@ -14,6 +14,8 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "protocol/frames.hpp"
+
 namespace sb::testing {
 
 namespace beast = boost::beast;
@@ -141,7 +143,11 @@ class WsClient {
         close_reason_ = std::string(ws_.reason().reason.c_str());
         return;
       }
-      frames_.push_back(beast::buffers_to_string(buffer_.data()));
+      // The server may batch frames into one message, separated by '\n' (docs/protocol.md).
+      std::string message = beast::buffers_to_string(buffer_.data());
+      protocol::for_each_frame(message, [this](std::string_view f, std::size_t, std::size_t) {
+        frames_.emplace_back(f);
+      });
       buffer_.consume(buffer_.size());
       read_more();
     });

@@ -219,39 +219,63 @@ void WsSession::deliver(const Frame& frame) {
     }
     return;
   }
-  net::post(ws_.get_executor(), [self = shared_from_this(), frame] {
-    if (self->closing_) {
-      self->buffered_.fetch_sub(frame->size(), std::memory_order_relaxed);
-      return;
-    }
-    self->queue_.push_back(frame);
-    if (!self->writing_) self->write_next();
-  });
+  bool post;
+  {
+    std::lock_guard lock(out_mu_);
+    pending_.push_back(frame);
+    post = !flush_due_;
+    flush_due_ = true;
+  }
+  if (post) net::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
 }
 
-void WsSession::write_next() {
-  if (queue_.empty() || closing_) {
-    for (auto& f : queue_) buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
-    queue_.clear();
-    writing_ = false;
-    return;
+namespace {
+// One outgoing WebSocket message holds at most this much of a batch (a single larger frame
+// still goes alone), so a backlog reaches a browser in digestible pieces.
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+constexpr char kFrameSeparator = '\n';
+}  // namespace
+
+void WsSession::flush() {
+  if (writing_) return;  // the write's completion flushes again
+  if (closing_) return drop_queued();
+  std::size_t bytes = 0;
+  {
+    std::lock_guard lock(out_mu_);
+    while (!pending_.empty() && (inflight_.empty() || bytes + pending_.front()->size() < kMaxBatchBytes)) {
+      bytes += pending_.front()->size();
+      inflight_.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    if (inflight_.empty()) {
+      flush_due_ = false;
+      return;
+    }
+  }
+  gather_.clear();
+  for (std::size_t i = 0; i < inflight_.size(); ++i) {
+    if (i) gather_.push_back(net::buffer(&kFrameSeparator, 1));
+    gather_.push_back(net::buffer(*inflight_[i]));
   }
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    std::size_t n = self->queue_.front()->size();
-    self->buffered_.fetch_sub(n, std::memory_order_relaxed);
-    self->queue_.pop_front();
-    if (ec) {
-      for (auto& f : self->queue_) self->buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
-      self->queue_.clear();
-      self->writing_ = false;
-      return;  // the read side sees the error and finishes
-    }
-    self->ctx_.metrics.messages_out.fetch_add(1, std::memory_order_relaxed);
-    self->ctx_.metrics.bytes_out.fetch_add(n, std::memory_order_relaxed);
-    self->write_next();
+  ws_.async_write(gather_, [self = shared_from_this(), bytes](beast::error_code ec, std::size_t) {
+    self->writing_ = false;
+    self->buffered_.fetch_sub(bytes, std::memory_order_relaxed);
+    self->ctx_.metrics.messages_out.fetch_add(self->inflight_.size(), std::memory_order_relaxed);
+    self->ctx_.metrics.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    self->inflight_.clear();
+    if (ec) return self->drop_queued();  // the read side sees the error and finishes
+    self->flush();
   });
+}
+
+// Closing or failed: what is still queued will not be sent.
+void WsSession::drop_queued() {
+  std::lock_guard lock(out_mu_);
+  for (auto& f : pending_) buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
+  pending_.clear();
+  flush_due_ = false;
 }
 
 // Starts the closing handshake and bounds it: a peer that does not read (a slow consumer, or a

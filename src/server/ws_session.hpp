@@ -5,6 +5,8 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <optional>
 
 #include <boost/asio/steady_timer.hpp>
@@ -47,7 +49,8 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   bool take_token();
   void reply(std::string frame);
   void reply_error(const std::optional<std::int64_t>& id, protocol::Error code, std::string_view message);
-  void write_next();
+  void flush();
+  void drop_queued();
   void close_with(int code, std::string reason, Disconnect why);
   void finish(beast::error_code ec);
 
@@ -60,7 +63,15 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   beast::flat_buffer buffer_;
   std::size_t message_bytes_ = 0;  // of the message being read
   bool discarding_ = false;        // the message being read is over max_frame_bytes
-  std::deque<Frame> queue_;
+  // Outgoing frames. deliver() appends to pending_ from any thread and posts one flush when none
+  // is due; flush() (on the strand) moves a batch into inflight_ and writes it as ONE WebSocket
+  // message, frames separated by '\n' (docs/protocol.md): one write and one system call for
+  // everything that queued up meanwhile, each frame still serialised once for all recipients.
+  std::mutex out_mu_;
+  std::deque<Frame> pending_;      // guarded by out_mu_
+  bool flush_due_ = false;         // guarded by out_mu_: a flush is posted or a write is in flight
+  std::vector<Frame> inflight_;    // strand only
+  std::vector<boost::asio::const_buffer> gather_;
   bool writing_ = false;
   bool closing_ = false;
   bool attached_ = false;
