@@ -41,7 +41,7 @@ unsigned short Server::start() {
   acceptor_.listen(net::socket_base::max_listen_connections);
   accept();
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { run_io_thread(ioc_); });
   started_ = true;
   return acceptor_.local_endpoint().port();
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 
 #include "../protocol/frames.hpp"
 #include "log.hpp"
@@ -83,7 +85,9 @@ void WsSession::on_accept(beast::error_code ec) {
 // buffering it: the connection survives with a TOO_LARGE error.
 void WsSession::read() {
   std::size_t chunk = std::clamp<std::size_t>(ctx_.config.limits.max_frame_bytes + 1, 4096, 1024 * 1024);
-  ws_.async_read_some(buffer_, chunk, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  ws_.async_read_some(buffer_, chunk,
+                      net::bind_allocator(net::recycling_allocator<void>(),
+                                          beast::bind_front_handler(&WsSession::on_read, shared_from_this())));
 }
 
 void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
@@ -226,7 +230,33 @@ void WsSession::deliver(const Frame& frame) {
     post = !flush_due_;
     flush_due_ = true;
   }
-  if (post) net::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  if (post) schedule_flush();
+}
+
+namespace {
+// Connections that got frames in this round of this I/O thread (run_io_thread).
+thread_local std::vector<std::shared_ptr<WsSession>>* t_round = nullptr;
+}  // namespace
+
+void WsSession::schedule_flush() {
+  if (t_round) t_round->push_back(shared_from_this());
+  else  // not on an I/O thread: flush at once
+    net::post(ws_.get_executor(),
+              net::bind_allocator(net::recycling_allocator<void>(), [self = shared_from_this()] { self->flush(); }));
+}
+
+void run_io_thread(net::io_context& ioc) {
+  std::vector<std::shared_ptr<WsSession>> round, posting;
+  t_round = &round;
+  while (!ioc.stopped()) {
+    if (ioc.poll() == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
+    posting.swap(round);
+    for (auto& s : posting)
+      net::post(s->ws_.get_executor(),
+                net::bind_allocator(net::recycling_allocator<void>(), [s] { s->flush(); }));
+    posting.clear();
+  }
+  t_round = nullptr;
 }
 
 namespace {
@@ -242,10 +272,13 @@ void WsSession::flush() {
   std::size_t bytes = 0;
   {
     std::lock_guard lock(out_mu_);
-    while (!pending_.empty() && (inflight_.empty() || bytes + pending_.front()->size() < kMaxBatchBytes)) {
-      bytes += pending_.front()->size();
-      inflight_.push_back(std::move(pending_.front()));
-      pending_.pop_front();
+    std::size_t n = 0;
+    while (n < pending_.size() && (n == 0 || bytes + pending_[n]->size() < kMaxBatchBytes)) bytes += pending_[n++]->size();
+    if (n == pending_.size()) {
+      inflight_.swap(pending_);  // the usual case: all of it; both keep their capacity
+    } else {
+      inflight_.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.begin() + n));
+      pending_.erase(pending_.begin(), pending_.begin() + n);
     }
     if (inflight_.empty()) {
       flush_due_ = false;
@@ -259,7 +292,9 @@ void WsSession::flush() {
   }
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(gather_, [self = shared_from_this(), bytes](beast::error_code ec, std::size_t) {
+  // The recycling allocator keeps Beast's per-write operation state out of malloc.
+  ws_.async_write(gather_, net::bind_allocator(net::recycling_allocator<void>(),
+                                               [self = shared_from_this(), bytes](beast::error_code ec, std::size_t) {
     self->writing_ = false;
     self->buffered_.fetch_sub(bytes, std::memory_order_relaxed);
     self->ctx_.metrics.messages_out.fetch_add(self->inflight_.size(), std::memory_order_relaxed);
@@ -267,7 +302,7 @@ void WsSession::flush() {
     self->inflight_.clear();
     if (ec) return self->drop_queued();  // the read side sees the error and finishes
     self->flush();
-  });
+  }));
 }
 
 // Closing or failed: what is still queued will not be sent.
@@ -289,7 +324,7 @@ void WsSession::close_with(int code, std::string reason, Disconnect why) {
   ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
   close_timer_.expires_after(kCloseGrace);
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) beast::get_lowest_layer(self->ws_).socket().close(ec);
+    if (!ec) self->ws_.next_layer().close(ec);
   });
 }
 

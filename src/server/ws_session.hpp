@@ -26,6 +26,11 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
+// Runs the io_context like run(), but in rounds: every ready handler (reads, requests, fan-out),
+// then one flush per connection that got frames in that round. Under load a round carries many
+// publications, so each connection gets them in one write, as uWebSockets does per loop turn.
+void run_io_thread(boost::asio::io_context& ioc);
+
 class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
  public:
   // `identity` was checked on the upgrade request; when refused the session accepts the
@@ -51,12 +56,16 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   void reply_error(const std::optional<std::int64_t>& id, protocol::Error code, std::string_view message);
   void flush();
   void drop_queued();
+  void schedule_flush();
+  friend void run_io_thread(boost::asio::io_context& ioc);
   void close_with(int code, std::string reason, Disconnect why);
   void finish(beast::error_code ec);
 
   static constexpr std::chrono::seconds kCloseGrace{2};
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // A plain socket below the WebSocket: Beast's own timeout option covers idle and handshakes,
+  // and tcp_stream's per-operation timer bookkeeping would cost on every write.
+  websocket::stream<tcp::socket> ws_;
   ServerContext& ctx_;
   Identity identity_;
   boost::asio::steady_timer close_timer_;
@@ -68,7 +77,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   // message, frames separated by '\n' (docs/protocol.md): one write and one system call for
   // everything that queued up meanwhile, each frame still serialised once for all recipients.
   std::mutex out_mu_;
-  std::deque<Frame> pending_;      // guarded by out_mu_
+  std::vector<Frame> pending_;     // guarded by out_mu_; swapped with inflight_, so no allocation
   bool flush_due_ = false;         // guarded by out_mu_: a flush is posted or a write is in flight
   std::vector<Frame> inflight_;    // strand only
   std::vector<boost::asio::const_buffer> gather_;
