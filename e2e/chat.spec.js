@@ -1,19 +1,9 @@
 // The end-to-end slice: two browsers chat through the server, in real Chromium.
-import { test, expect, connectUser, waitForEvent } from './server.js';
+import { test, expect, connectUser, waitForEvent, demoLogin } from './server.js';
 
 test('two users chat on the demo page', async ({ browser, server }) => {
-  const ctxA = await browser.newContext();
-  const ctxB = await browser.newContext();
-  const alice = await ctxA.newPage();
-  const bob = await ctxB.newPage();
-  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']]) {
-    await page.goto(server.url + '/');
-    await page.fill('#name', name);
-    await page.fill('#room', 'lobby');
-    await page.click('#login button');
-    await expect(page.locator('#status')).toHaveText(`connected as ${name}`);
-    await expect(page.locator('#room-title')).toHaveText('# lobby');
-  }
+  const { page: alice, context: ctxA } = await demoLogin(browser, server, 'alice', 'lobby');
+  const { page: bob, context: ctxB } = await demoLogin(browser, server, 'bob', 'lobby');
   await expect(alice.locator('#people')).toContainText('bob');
   await expect(bob.locator('#people')).toContainText('alice');  // joined before bob: listed from getRealtimeUsers
   await expect(alice.locator('#login')).toBeHidden();

@@ -1,6 +1,6 @@
 // WebRTC calls between pages through a real server, in Chromium with its fake camera: data
 // channels, video, reject, hang-up, page close, two calls at once, renegotiation.
-import { test, expect, connectUser } from './server.js';
+import { test, expect, connectUser, demoLogin } from './server.js';
 
 // WebRTC set-up and video decoding are slow on a loaded 2-core machine.
 test.describe.configure({ timeout: 60_000 });
@@ -381,17 +381,8 @@ test('media is refused with NOT_SUPPORTED on a page that is neither https: nor l
 });
 
 test('the demo page: Call, Accept, two videos playing, Hang up', async ({ browser, server }) => {
-  const ctxA = await browser.newContext();
-  const ctxB = await browser.newContext();
-  const alice = await ctxA.newPage();
-  const bob = await ctxB.newPage();
-  for (const [page, name] of [[alice, 'alice'], [bob, 'bob']]) {
-    await page.goto(server.url + '/');
-    await page.fill('#name', name);
-    await page.fill('#room', 'callroom');
-    await page.click('#login button');
-    await expect(page.locator('#status')).toHaveText(`connected as ${name}`);
-  }
+  const { page: alice, context: ctxA } = await demoLogin(browser, server, 'alice', 'callroom');
+  const { page: bob, context: ctxB } = await demoLogin(browser, server, 'bob', 'callroom');
   const callBob = alice.locator('#people li', { hasText: 'bob' }).getByRole('button', { name: 'Call' });
   await expect(callBob).toBeVisible();
 

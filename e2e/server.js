@@ -99,3 +99,16 @@ export async function waitForEvent(page, match, timeout = 5000) {
   );
   return handle.jsonValue();
 }
+
+// Signs `name` into the demo page (web/) in a browser context of its own and joins `room`.
+export async function demoLogin(browser, server, name, room) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + '/');
+  await page.fill('#name', name);
+  await page.fill('#room', room);
+  await page.click('#login button');
+  await expect(page.locator('#status')).toHaveText(`connected as ${name}`);
+  await expect(page.locator('#room-title')).toHaveText(`# ${room}`);
+  return { page, context };
+}

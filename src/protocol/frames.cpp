@@ -122,36 +122,34 @@ std::string join_frame(std::int64_t id, const std::optional<std::string>& group)
   return f;
 }
 
-std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json) {
-  auto f = head("post", id);
-  f += ",\"group\":";
-  append_json_string(f, group);
+namespace {
+// {"op":..,"id":..,"<key>":"<value>","msg":<payload>}: the layout parse_request reads fastest.
+std::string addressed_frame(std::string_view op, std::int64_t id, std::string_view key, std::string_view value,
+                            std::string_view payload_json) {
+  auto f = head(op, id);
+  f += ",\"";
+  f += key;
+  f += "\":";
+  append_json_string(f, value);
   f += kPayloadKey;
   f += payload_json;
   f += '}';
   return f;
 }
+}  // namespace
+
+std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json) {
+  return addressed_frame("post", id, "group", group, payload_json);
+}
 
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json) {
-  auto f = head("private", id);
-  f += ",\"user\":";
-  append_json_string(f, user);
-  f += kPayloadKey;
-  f += payload_json;
-  f += '}';
-  return f;
+  return addressed_frame("private", id, "user", user, payload_json);
 }
 
 std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
 
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json) {
-  auto f = head("rtc", id);
-  f += ",\"cid\":";
-  append_json_string(f, cid);
-  f += kPayloadKey;
-  f += payload_json;
-  f += '}';
-  return f;
+  return addressed_frame("rtc", id, "cid", cid, payload_json);
 }
 
 std::string query_frame(std::int64_t id, std::string_view op, const json& params) {
@@ -317,62 +315,54 @@ std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::
   return f;
 }
 
-std::string group_message_frame(std::string_view group, std::string_view sender,
-                                std::string_view sender_cid, std::string_view payload_json) {
+namespace {
+using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+// {"op":"<op>","<key>":"<value>",...} with string values, and the raw payload last under "msg"
+// when there is one: the one shape of every event frame the server sends.
+std::string event_frame(std::string_view op, Fields fields, std::optional<std::string_view> payload_json) {
+  std::size_t size = 16 + op.size() + (payload_json ? payload_json->size() + kPayloadKey.size() : 0);
+  for (auto& [k, v] : fields) size += k.size() + v.size() + 6;
   std::string f;
-  f.reserve(64 + group.size() + sender.size() + sender_cid.size() + payload_json.size());
-  f += "{\"op\":\"message\",\"group\":";
-  append_json_string(f, group);
-  f += ",\"sender\":";
-  append_json_string(f, sender);
-  f += ",\"sender_cid\":";
-  append_json_string(f, sender_cid);
-  f += kPayloadKey;
-  f += payload_json;
+  f.reserve(size);
+  f += "{\"op\":\"";
+  f += op;
+  f += '"';
+  for (auto& [k, v] : fields) {
+    f += ",\"";
+    f += k;
+    f += "\":";
+    append_json_string(f, v);
+  }
+  if (payload_json) {
+    f += kPayloadKey;
+    f += *payload_json;
+  }
   f += '}';
   return f;
+}
+}  // namespace
+
+std::string group_message_frame(std::string_view group, std::string_view sender,
+                                std::string_view sender_cid, std::string_view payload_json) {
+  return event_frame("message", {{"group", group}, {"sender", sender}, {"sender_cid", sender_cid}}, payload_json);
 }
 
 std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
                                   std::string_view sender_group, std::string_view payload_json) {
-  std::string f;
-  f.reserve(64 + sender_group.size() + sender.size() + sender_cid.size() + payload_json.size());
-  f += "{\"op\":\"private\",\"group\":";
-  append_json_string(f, sender_group);
-  f += ",\"sender\":";
-  append_json_string(f, sender);
-  f += ",\"sender_cid\":";
-  append_json_string(f, sender_cid);
-  f += kPayloadKey;
-  f += payload_json;
-  f += '}';
-  return f;
+  return event_frame("private", {{"group", sender_group}, {"sender", sender}, {"sender_cid", sender_cid}},
+                     payload_json);
 }
 
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
                             std::string_view payload_json) {
-  std::string f = "{\"op\":\"rtc\",\"sender\":";
-  append_json_string(f, sender);
-  f += ",\"sender_cid\":";
-  append_json_string(f, sender_cid);
-  f += kPayloadKey;
-  f += payload_json;
-  f += '}';
-  return f;
+  return event_frame("rtc", {{"sender", sender}, {"sender_cid", sender_cid}}, payload_json);
 }
 
 std::string notice_frame(std::string_view code, std::string_view group, std::string_view user,
                          std::string_view cid) {
-  std::string f = "{\"op\":\"notice\",\"code\":";
-  append_json_string(f, code);
-  f += ",\"group\":";
-  append_json_string(f, group);
-  f += ",\"sender\":";
-  append_json_string(f, user);
-  f += ",\"sender_cid\":";
-  append_json_string(f, cid);
-  f += '}';
-  return f;
+  return event_frame("notice", {{"code", code}, {"group", group}, {"sender", user}, {"sender_cid", cid}},
+                     std::nullopt);
 }
 
 namespace {

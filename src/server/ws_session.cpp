@@ -245,11 +245,16 @@ void WsSession::schedule_flush() {
               net::bind_allocator(net::recycling_allocator<void>(), [self = shared_from_this()] { self->flush(); }));
 }
 
+constexpr std::size_t kRoundHandlers = 64;
+
 void run_io_thread(net::io_context& ioc) {
   std::vector<std::shared_ptr<WsSession>> round, posting;
   t_round = &round;
   while (!ioc.stopped()) {
-    if (ioc.poll() == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
+    // A round is bounded, so that a steady stream of input cannot hold back the flushes.
+    std::size_t ran = 0;
+    while (ran < kRoundHandlers && ioc.poll_one()) ++ran;
+    if (ran == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
     posting.swap(round);
     for (auto& s : posting)
       net::post(s->ws_.get_executor(),
