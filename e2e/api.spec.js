@@ -316,25 +316,31 @@ test('a frozen server is detected as dead and replaced once it answers again', a
   }
 });
 
-test('the online event reconnects at once instead of waiting out the backoff', async ({ context }) => {
-  let server = await startServer();
-  const port = Number(new URL(server.url).port);
-  const alice = await connectUser(context, server, 'alice', {
-    group: 'o1',
-    options: { reconnect: { initialDelay: 60000, maxDelay: 60000 }, connectTimeout: 2000 },
-  });
-  await server.stop();
-  await waitForEvent(alice, { type: 'error', message: 'Skapi: WebSocket unexpected close.' });
-  server = await startServer({ port });
-  try {
-    // The first retry may be up to a minute away; the browser says the network is back.
-    await alice.evaluate(() => window.dispatchEvent(new Event('online')));
-    await alice.waitForFunction(() => window.events.filter((e) => e.type === 'success').length >= 2, null, { timeout: 5000 });
-    expect(await alice.evaluate(() => window.rt.group)).toBe('o1');
-  } finally {
+for (const [name, wake] of [
+  ['the online event', () => window.dispatchEvent(new Event('online'))],
+  ['the tab becoming visible', () => document.dispatchEvent(new Event('visibilitychange'))],
+]) {
+  test(`${name} reconnects at once instead of waiting out the backoff`, async ({ context }) => {
+    let server = await startServer();
+    const port = Number(new URL(server.url).port);
+    const alice = await connectUser(context, server, 'alice', {
+      group: 'o1',
+      options: { reconnect: { initialDelay: 60000, maxDelay: 60000 }, connectTimeout: 2000 },
+    });
     await server.stop();
-  }
-});
+    await waitForEvent(alice, { type: 'error', message: 'Skapi: WebSocket unexpected close.' });
+    server = await startServer({ port });
+    try {
+      // The first retry may be up to a minute away; the browser says the network or tab is back.
+      expect(await alice.evaluate(() => document.visibilityState)).toBe('visible');
+      await alice.evaluate(wake);
+      await alice.waitForFunction(() => window.events.filter((e) => e.type === 'success').length >= 2, null, { timeout: 5000 });
+      expect(await alice.evaluate(() => window.rt.group)).toBe('o1');
+    } finally {
+      await server.stop();
+    }
+  });
+}
 
 test('wasmUrl overrides where the wasm core is loaded from', async ({ page, server }) => {
   const wasm = [];
