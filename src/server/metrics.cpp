@@ -19,7 +19,15 @@ void metric(std::string& out, const char* name, const char* type, const char* he
   out += type;
   out += '\n';
 }
-void value(std::string& out, const char* name, std::uint64_t v, const char* labels = nullptr) {
+void value(std::string& out, const char* name, std::uint64_t v, const char* labels = nullptr);
+
+// A metric with one unlabelled sample.
+void single(std::string& out, const char* name, const char* type, const char* help, std::uint64_t v) {
+  metric(out, name, type, help);
+  value(out, name, v);
+}
+
+void value(std::string& out, const char* name, std::uint64_t v, const char* labels) {
   out += name;
   if (labels) out += labels;
   out += ' ';
@@ -38,26 +46,16 @@ std::string render_metrics(ServerContext& ctx) {
     sessions = ctx.sessions.size();
     for (auto& s : ctx.sessions) buffered += s->buffered();
   }
-  metric(out, "switchboard_connections", "gauge", "Open, authenticated WebSocket connections.");
-  value(out, "switchboard_connections", ctx.hub.connection_count());
-  metric(out, "switchboard_sessions", "gauge", "WebSocket sessions, refused ones still closing included.");
-  value(out, "switchboard_sessions", sessions);
-  metric(out, "switchboard_users", "gauge", "Distinct users with at least one connection.");
-  value(out, "switchboard_users", ctx.hub.user_count());
-  metric(out, "switchboard_groups", "gauge", "Groups with at least one member.");
-  value(out, "switchboard_groups", ctx.hub.group_count());
-  metric(out, "switchboard_outgoing_buffered_bytes", "gauge", "Bytes queued for writing, all connections.");
-  value(out, "switchboard_outgoing_buffered_bytes", buffered);
-  metric(out, "switchboard_connections_total", "counter", "Connections accepted and welcomed.");
-  value(out, "switchboard_connections_total", m.connections_total.load());
-  metric(out, "switchboard_messages_in_total", "counter", "WebSocket messages received from clients.");
-  value(out, "switchboard_messages_in_total", m.messages_in.load());
-  metric(out, "switchboard_bytes_in_total", "counter", "Payload bytes of messages received from clients.");
-  value(out, "switchboard_bytes_in_total", m.bytes_in.load());
-  metric(out, "switchboard_messages_out_total", "counter", "WebSocket messages written to clients.");
-  value(out, "switchboard_messages_out_total", m.messages_out.load());
-  metric(out, "switchboard_bytes_out_total", "counter", "Payload bytes of messages written to clients.");
-  value(out, "switchboard_bytes_out_total", m.bytes_out.load());
+  single(out, "switchboard_connections", "gauge", "Open, authenticated WebSocket connections.", ctx.hub.connection_count());
+  single(out, "switchboard_sessions", "gauge", "WebSocket sessions, refused ones still closing included.", sessions);
+  single(out, "switchboard_users", "gauge", "Distinct users with at least one connection.", ctx.hub.user_count());
+  single(out, "switchboard_groups", "gauge", "Groups with at least one member.", ctx.hub.group_count());
+  single(out, "switchboard_outgoing_buffered_bytes", "gauge", "Bytes queued for writing, all connections.", buffered);
+  single(out, "switchboard_connections_total", "counter", "Connections accepted and welcomed.", m.connections_total.load());
+  single(out, "switchboard_messages_in_total", "counter", "WebSocket messages received from clients.", m.messages_in.load());
+  single(out, "switchboard_bytes_in_total", "counter", "Payload bytes of messages received from clients.", m.bytes_in.load());
+  single(out, "switchboard_messages_out_total", "counter", "Frames written to clients (a batch of several frames is one WebSocket message).", m.messages_out.load());
+  single(out, "switchboard_bytes_out_total", "counter", "Payload bytes of messages written to clients.", m.bytes_out.load());
   metric(out, "switchboard_errors_total", "counter", "Error replies by code.");
   for (std::size_t i = 0; i < m.errors.size(); ++i) {
     auto code = protocol::to_string(static_cast<protocol::Error>(i));
@@ -72,8 +70,7 @@ std::string render_metrics(ServerContext& ctx) {
   metric(out, "switchboard_slow_consumer_cutoffs_total", "counter",
          "Connections cut off because their outgoing buffer went over the limit.");
   value(out, "switchboard_slow_consumer_cutoffs_total", m.slow_consumer_cutoffs.load());
-  metric(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.");
-  value(out, "switchboard_rate_limited_total", m.rate_limited.load());
+  single(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.", m.rate_limited.load());
   return out;
 }
 
