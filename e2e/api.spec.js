@@ -325,13 +325,13 @@ for (const [name, wake] of [
     const port = Number(new URL(server.url).port);
     const alice = await connectUser(context, server, 'alice', {
       group: 'o1',
-      options: { reconnect: { initialDelay: 60000, maxDelay: 60000 }, connectTimeout: 2000 },
+      options: { reconnect: { initialDelay: 60000, maxDelay: 60000, jitter: false }, connectTimeout: 2000 },
     });
     await server.stop();
     await waitForEvent(alice, { type: 'error', message: 'Skapi: WebSocket unexpected close.' });
     server = await startServer({ port });
     try {
-      // The first retry may be up to a minute away; the browser says the network or tab is back.
+      // Without jitter the first retry is a whole minute away; the browser says the network or tab is back.
       expect(await alice.evaluate(() => document.visibilityState)).toBe('visible');
       await alice.evaluate(wake);
       await alice.waitForFunction(() => window.events.filter((e) => e.type === 'success').length >= 2, null, { timeout: 5000 });

@@ -137,6 +137,8 @@ export interface ReconnectOptions {
   maxDelay?: number;
   /** give up after this many attempts in a row (default 0: never) */
   maxAttempts?: number;
+  /** default true: each delay is uniform in [0, ceiling); false waits the whole ceiling */
+  jitter?: boolean;
 }
 
 export interface RealtimeOptions {

@@ -65,7 +65,7 @@ export class Realtime {
    * @param {string|Function} options.token a JWT, or a function returning one (or a Promise of
    *   one); the function is called on every connect, so refreshed tokens are picked up
    * @param {string|URL} [options.wasmUrl] where switchboard_core.wasm is; default: beside this file
-   * @param {object} [options.reconnect] {initialDelay, maxDelay, maxAttempts} in ms / count
+   * @param {object} [options.reconnect] {initialDelay, maxDelay, maxAttempts, jitter} in ms / count
    */
   constructor(options = {}) {
     this._options = options;
@@ -243,6 +243,7 @@ export class Realtime {
       initialDelay: r.initialDelay,
       maxDelay: r.maxDelay,
       maxAttempts: r.maxAttempts,
+      jitter: r.jitter,
       connectTimeout: o.connectTimeout,
       requestTimeout: o.requestTimeout,
       keepAlive: o.keepAlive,

@@ -444,3 +444,19 @@ TEST(ClientCore, BatchedMessagesAreSplitIntoFramesInOrder) {
   EXPECT_EQ(h.events[1].frame_count, 3u);
   EXPECT_TRUE(c.results.back().ok);  // the reply in the middle was matched
 }
+
+TEST(ClientCore, WithoutJitterTheDelayIsTheWholeCeiling) {
+  Options o;
+  o.jitter = false;
+  o.backoff_initial_ms = 1000;
+  Harness h(o);
+  Capture c;
+  h.host.random = 0.01;  // would make a jittered delay 10 ms
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(1006, "");
+  h.clock.advance(999);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.advance(1);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+}

@@ -218,7 +218,8 @@ void Core::schedule_reconnect() {
     return;
   }
   state_ = State::Waiting;
-  double delay = host_.random_unit() * backoff_ceiling_ms(opt_, reconnect_n_);
+  double ceiling = backoff_ceiling_ms(opt_, reconnect_n_);
+  double delay = opt_.jitter ? host_.random_unit() * ceiling : ceiling;
   clock_.cancel(backoff_timer_);
   backoff_timer_ = clock_.start(delay, [this] {
     backoff_timer_ = 0;

@@ -47,6 +47,7 @@ struct Options {
   double backoff_initial_ms = 500;   // first reconnect delay ceiling; doubles per attempt
   double backoff_max_ms = 20000;    // ceiling of the delay; the delay is uniform in [0, ceiling)
   int max_reconnect_attempts = 0;   // 0: keep trying
+  bool jitter = true;               // false: wait the whole ceiling (predictable, for tests/demos)
   double connect_timeout_ms = 10000;
   double request_timeout_ms = 10000;  // for a reply, and for the connection when queued
   double keepalive_ms = 15000;        // send a ping when nothing was sent for this long

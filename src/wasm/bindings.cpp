@@ -99,6 +99,7 @@ class WasmClient {
     opt.backoff_initial_ms = num(o, "initialDelay", opt.backoff_initial_ms);
     opt.backoff_max_ms = num(o, "maxDelay", opt.backoff_max_ms);
     opt.max_reconnect_attempts = static_cast<int>(num(o, "maxAttempts", opt.max_reconnect_attempts));
+    if (!o.isUndefined() && !o.isNull() && o["jitter"].isFalse()) opt.jitter = false;
     opt.connect_timeout_ms = num(o, "connectTimeout", opt.connect_timeout_ms);
     opt.request_timeout_ms = num(o, "requestTimeout", opt.request_timeout_ms);
     opt.keepalive_ms = num(o, "keepAlive", opt.keepalive_ms);
