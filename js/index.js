@@ -2,7 +2,7 @@
 // The protocol, state machine, reconnects and request bookkeeping live in the wasm core
 // (src/client); this file turns its string callbacks into Promises and event objects.
 import createSwitchboardCore from './switchboard_core.js';
-import { RtcCalls } from './rtc.js';
+import { RtcCalls, callSafely } from './rtc.js';
 
 const DEFAULT_WASM = new URL('./switchboard_core.wasm', import.meta.url);
 
@@ -330,13 +330,7 @@ export class Realtime {
   }
 
   _deliver(ev) {
-    const cb = this._callback;
-    if (!cb) return;
-    try {
-      cb(ev);
-    } catch (e) {
-      console.error('switchboard: RealtimeCallback threw', e);
-    }
+    callSafely(this._callback, ev, 'RealtimeCallback');
   }
 
   _call(start) {

@@ -10,6 +10,16 @@
 // ids (the caller sends their settings in its ring), so both RTCResolved carry them at once.
 
 /** Data channel presets (Skapi's). The label and protocol of each channel is its preset name. */
+// Calls an app callback; an exception in app code is reported, never thrown into the client.
+export function callSafely(cb, arg, label) {
+  if (!cb) return;
+  try {
+    cb(arg);
+  } catch (e) {
+    console.error(`switchboard: ${label} threw`, e);
+  }
+}
+
 export const CHANNEL_PRESETS = Object.freeze({
   'text-chat': { ordered: true, maxRetransmits: 10 },
   'file-transfer': { ordered: false, maxPacketLifeTime: 3000 },
@@ -396,22 +406,10 @@ export class RtcCalls {
   // ---- delivery -------------------------------------------------------------------------------
 
   _event(call, ev) {
-    const cb = call.callback;
-    if (!cb) return;
-    try {
-      cb(ev);
-    } catch (e) {
-      console.error('switchboard: RTC callback threw', e);
-    }
+    callSafely(call.callback, ev, 'RTC callback');
   }
 
   _deliver(ev) {
-    const cb = this._rt._callback;
-    if (!cb) return;
-    try {
-      cb(ev);
-    } catch (e) {
-      console.error('switchboard: RealtimeCallback threw', e);
-    }
+    this._rt._deliver(ev);
   }
 }
