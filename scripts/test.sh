@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # npm test: install what is missing, build, then every test: GoogleTest via ctest, the server
-# tests again under ThreadSanitizer (build/tsan), then Playwright in headless Chromium against
-# real server processes. SWITCHBOARD_SKIP_TSAN=1 skips the sanitizer run.
+# tests again under ThreadSanitizer (build/tsan), a type check of the published .d.ts, then
+# Playwright in headless Chromium against real server processes. SWITCHBOARD_SKIP_TSAN=1 skips
+# the sanitizer run. Any failure stops the run with a non-zero status; a full pass ends with one
+# "N passed, 0 failed" line over all suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+logs=build/test-logs
+mkdir -p "$logs"
 
 echo "== GoogleTest (ctest)"
-ctest --test-dir build/native --output-on-failure -j "$(nproc 2>/dev/null || echo 2)"
+ctest --test-dir build/native --output-on-failure -j "$jobs" | tee "$logs/ctest.txt"
+ctest_n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$logs/ctest.txt")
 
+tsan_n=0
 if [ "${SWITCHBOARD_SKIP_TSAN:-0}" != "1" ]; then
   echo "== Server tests under ThreadSanitizer (build/tsan)"
   if [ ! -f build/tsan/build.ninja ]; then
     cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHBOARD_SANITIZE=thread >/dev/null
   fi
-  cmake --build build/tsan --target switchboard_server_tests -j "$(nproc 2>/dev/null || echo 2)"
+  cmake --build build/tsan --target switchboard_server_tests -j "$jobs"
   # halt_on_error: any data race fails the run.
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
-    build/tsan/switchboard_server_tests --gtest_brief=1
+    build/tsan/switchboard_server_tests --gtest_brief=1 | tee "$logs/tsan.txt"
+  tsan_n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\./\1/p' "$logs/tsan.txt")
 fi
 
 echo "== Type check of the published .d.ts (tsc)"
@@ -26,4 +34,9 @@ node_modules/.bin/tsc -p tests/types
 
 echo "== Playwright (Chromium)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-npx playwright test
+PLAYWRIGHT_JSON_OUTPUT_NAME="$logs/playwright.json" npx playwright test --reporter=list,json
+pw_n=$(node -e 'const s = require(process.argv[1]).stats; console.log(s.expected + s.flaky)' "$(pwd)/$logs/playwright.json")
+
+echo
+echo "ctest ${ctest_n:-0}, ThreadSanitizer ${tsan_n:-0}, Playwright ${pw_n:-0}"
+echo "$(( ${ctest_n:-0} + ${tsan_n:-0} + ${pw_n:-0} )) passed, 0 failed"
