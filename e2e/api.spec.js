@@ -247,9 +247,11 @@ test.describe('closeRealtime and lifecycle', () => {
     expect(r.bState).toBe('open');
   });
 
-  test('keep-alive pings flow from the worker timer', async ({ page, server }) => {
+  test('keep-alive pings flow, with a Web Worker ticking (not throttled in hidden tabs)', async ({ page, server }) => {
     const sent = [];
+    const workers = [];
     page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
+    page.on('worker', (w) => workers.push(w));
     await page.goto(`${server.url}/blank.html`);
     await page.evaluate(async () => {
       const { Realtime } = await import('/switchboard/index.js');
@@ -257,6 +259,10 @@ test.describe('closeRealtime and lifecycle', () => {
       await window.rt.connectRealtime(() => {});
     });
     await expect.poll(() => sent.filter((f) => f.includes('"op":"ping"')).length, { timeout: 5000 }).toBeGreaterThan(1);
+    expect(workers).toHaveLength(1);  // the keep-alive ticker; gone again after closeRealtime
+    const gone = new Promise((resolve) => workers[0].once('close', resolve));
+    await page.evaluate(() => window.rt.closeRealtime());
+    await gone;
   });
 });
 

@@ -8,7 +8,6 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'TOO_DEEP'
   | 'RATE_LIMITED'
-  | 'DUPLICATE_ID'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_CONNECTED'

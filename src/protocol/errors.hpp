@@ -14,7 +14,6 @@ enum class Error {
   TooLarge,          // frame or payload over the size limit
   TooDeep,           // JSON nesting deeper than the limit
   RateLimited,       // message rate over the per-connection budget
-  DuplicateId,       // a request id that is still being answered
   Unauthorized,      // missing, expired or bad token
   Forbidden,         // authenticated but not allowed (origin, group claim, connection cap)
   NotConnected,      // client side: no realtime connection
@@ -34,7 +33,6 @@ constexpr std::string_view to_string(Error e) {
     case Error::TooLarge: return "TOO_LARGE";
     case Error::TooDeep: return "TOO_DEEP";
     case Error::RateLimited: return "RATE_LIMITED";
-    case Error::DuplicateId: return "DUPLICATE_ID";
     case Error::Unauthorized: return "UNAUTHORIZED";
     case Error::Forbidden: return "FORBIDDEN";
     case Error::NotConnected: return "NOT_CONNECTED";
