@@ -389,3 +389,96 @@ TEST_F(KeysTest, ServerClosesEveryRefusedTokenWith4001) {
   EXPECT_EQ((*w)["user"], "carol");
   es.stop();
 }
+
+// The attack review's bypass: a made-up signature with odd time claims must never get in. The
+// signature is checked first, so every one of these fails on it whatever the claims say.
+TEST(Auth, ForgedSignaturesFailWhateverTheTimeClaimsSay) {
+  Authenticator auth(hs());
+  const json odd_claims[] = {
+      {{"sub", "admin"}, {"exp", now() + 3600}, {"nbf", 0}},
+      {{"sub", "admin"}, {"exp", now() + 3600}, {"nbf", -1}},
+      {{"sub", "admin"}, {"exp", now() + 3600}, {"nbf", 1000}},
+      {{"sub", "admin"}, {"exp", 18446744073709551615ull}},
+      {{"sub", "admin"}, {"exp", 9223372036854775807ll}},
+      {{"sub", "admin"}, {"exp", -1}},
+      {{"sub", "admin"}, {"exp", 1e300}},
+      {{"sub", "admin"}, {"exp", now() + 3600}, {"nbf", -9223372036854775807ll - 1}},
+      {{"sub", "admin"}, {"exp", now() + 3600}, {"iat", -5}, {"groups", {"*"}}},
+  };
+  for (const json& c : odd_claims)
+    for (const std::string& sig : {std::string("AAAA"), std::string("x"), b64url(std::string(32, '\0'))}) {
+      auto id = auth.verify(hand_token({{"alg", "HS256"}}, c, sig));
+      EXPECT_FALSE(id.ok) << c.dump() << " sig " << sig;
+      EXPECT_NE(id.error.find("signature"), std::string::npos) << c.dump() << ": " << id.error;
+    }
+}
+
+// Correctly signed tokens with time claims outside the sane range are refused too: integers from
+// 0 to 2^53 only, and the leeway cannot overflow into "not expired".
+TEST(Auth, TimeClaimsMustBeSaneIntegers) {
+  Authenticator auth(hs());
+  const json bad[] = {
+      {{"exp", -1}}, {{"exp", 18446744073709551615ull}}, {{"exp", 9007199254740993ull}}, {{"exp", 1.5e9}},
+      {{"exp", static_cast<double>(now() + 60)}}, {{"exp", "soon"}}, {{"exp", nullptr}}, {{"exp", true}},
+      {{"exp", now() + 60}, {"nbf", -1}}, {{"exp", now() + 60}, {"nbf", 1.0}}, {{"exp", now() + 60}, {"nbf", "0"}},
+      {{"exp", now() + 60}, {"iat", -1}}, {{"exp", now() + 60}, {"iat", "x"}},
+  };
+  for (json c : bad) {
+    c["sub"] = "alice";
+    auto id = auth.verify(hand_token({{"alg", "HS256"}}, c));
+    EXPECT_FALSE(id.ok) << c.dump();
+  }
+  // The largest sane values still behave: exp = 2^53 is far in the future, nbf = 0 is long past.
+  auto id = auth.verify(hand_token({{"alg", "HS256"}}, {{"sub", "alice"}, {"exp", 9007199254740992ull}, {"nbf", 0}}));
+  EXPECT_TRUE(id.ok) << id.error;
+}
+
+// Extensions we do not understand ("crit") and duplicate keys that could mean two things to two
+// parsers are refused.
+TEST(Auth, RefusesCritHeadersAndDuplicateClaims) {
+  Authenticator auth(hs());
+  EXPECT_FALSE(auth.verify(hand_token({{"alg", "HS256"}, {"crit", {"exp"}}}, claims_for("alice"))).ok);
+  std::string header = b64url(R"({"alg":"HS256"})");
+  std::string payload = b64url(R"({"sub":"alice","sub":"admin","exp":)" + std::to_string(now() + 60) + "}");
+  std::string input = header + "." + payload;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), kSecret, static_cast<int>(std::strlen(kSecret)),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  auto id = auth.verify(input + "." + b64url(std::string(reinterpret_cast<char*>(mac), len)));
+  EXPECT_FALSE(id.ok) << id.user;
+}
+
+// Over real sockets, HS256 and RS256 servers alike, as ?token= and as a subprotocol: the forged
+// tokens of the attack review are closed with 4001 and never welcomed.
+TEST_F(KeysTest, ForgedTokensWithOddTimeClaimsAreClosedWith4001) {
+  for (const char* alg : {"HS256", "RS256"}) {
+    Config cfg;
+    cfg.port = 0;
+    cfg.threads = 2;
+    cfg.log_level = "warn";
+    cfg.jwt = std::string(alg) == "HS256" ? hs() : pk("RS256", *rsa_);
+    Server server(cfg);
+    auto port = server.start();
+    for (json nbf : {json(0), json(-1), json(1000)}) {
+      for (bool subprotocol : {false, true}) {
+        json c{{"sub", "admin"}, {"exp", now() + 3600}, {"nbf", nbf}, {"groups", {"*"}}};
+        auto token = hand_token({{"alg", alg}}, c, "AAAA");
+        WsClient ws;
+        bool up = subprotocol ? ws.connect(port, "/realtime", {{"Sec-WebSocket-Protocol", "switchboard, token." + token}})
+                              : ws.connect(port, "/realtime?token=" + token);
+        ASSERT_TRUE(up) << alg;
+        auto f = ws.recv(std::chrono::seconds(3));
+        EXPECT_FALSE(f) << alg << " nbf " << nbf << ": " << (f ? f->dump() : "");
+        EXPECT_TRUE(ws.wait_closed());
+        EXPECT_EQ(ws.close_code(), 4001) << alg;
+      }
+    }
+    json huge{{"sub", "admin"}, {"exp", 18446744073709551615ull}};
+    WsClient ws;
+    ASSERT_TRUE(ws.connect(port, "/realtime?token=" + hand_token({{"alg", alg}}, huge, "AAAA")));
+    EXPECT_FALSE(ws.recv(std::chrono::seconds(3)));
+    EXPECT_EQ(server.context().hub.connection_count(), 0u);
+    server.stop();
+  }
+}

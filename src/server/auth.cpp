@@ -5,47 +5,12 @@
 #include <fstream>
 #include <sstream>
 
-#include <jwt/jwt.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "../protocol/limits.hpp"
 
 namespace sb::server {
 
 namespace {
 using nlohmann::json;
-
-constexpr const char* kAlgorithms[] = {"HS256", "HS384", "HS512", "RS256", "ES256"};
-
-bool known_algorithm(const std::string& a) {
-  for (const char* k : kAlgorithms)
-    if (a == k) return true;
-  return false;
-}
-
-// Strict base64url (RFC 7515: no padding, no other characters).
-bool base64url_decode(std::string_view in, std::string& out) {
-  out.clear();
-  unsigned buf = 0;
-  int bits = 0;
-  for (char ch : in) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '-') v = 62;
-    else if (ch == '_') v = 63;
-    else return false;
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return in.size() % 4 != 1;
-}
 
 Identity refuse(std::string why) {
   Identity id;
@@ -58,16 +23,42 @@ std::int64_t now_seconds() {
       .count();
 }
 
-// The key type a PEM public key holds: EVP_PKEY_RSA, EVP_PKEY_EC, or 0 when it does not parse.
-int public_key_type(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  if (!bio) return 0;
-  EVP_PKEY* key = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (!key) return 0;
-  int type = EVP_PKEY_base_id(key);
-  EVP_PKEY_free(key);
-  return type;
+// Parses a token's JSON part: an object, no duplicate keys (two parsers must not read two
+// meanings), nothing past the object.
+bool parse_object(const std::string& text, json& out) {
+  bool duplicate = false;
+  std::vector<std::vector<std::string>> keys;  // the keys seen so far, per open object
+  out = json::parse(
+      text,
+      [&](int, json::parse_event_t ev, json& parsed) {
+        if (ev == json::parse_event_t::object_start) keys.emplace_back();
+        else if (ev == json::parse_event_t::object_end) keys.pop_back();
+        else if (ev == json::parse_event_t::key) {
+          auto& seen = keys.back();
+          const auto& k = parsed.get_ref<const std::string&>();
+          for (auto& s : seen) duplicate |= s == k;
+          seen.push_back(k);
+        }
+        return true;
+      },
+      false);
+  return !out.is_discarded() && out.is_object() && !duplicate;
+}
+
+// NumericDate claims (exp, nbf, iat): integers from 0 to 2^53, so that arithmetic with the leeway
+// cannot overflow and every JSON parser reads the same value. Returns false when present and bad.
+constexpr std::int64_t kMaxTime = std::int64_t{1} << 53;
+bool time_claim(const json& claims, const char* name, std::optional<std::int64_t>& out) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return true;
+  if (it->is_number_unsigned()) {
+    if (it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxTime)) return false;
+    out = static_cast<std::int64_t>(it->get<std::uint64_t>());
+    return true;
+  }
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxTime) return false;
+  out = it->get<std::int64_t>();
+  return true;
 }
 }  // namespace
 
@@ -80,87 +71,61 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
-Authenticator::Authenticator(std::string hs256_secret) { cfg_.secret = std::move(hs256_secret); }
-Authenticator::Authenticator(JwtConfig config) : cfg_(std::move(config)) {}
+Authenticator::Authenticator(std::string hs256_secret) : Authenticator(JwtConfig{"HS256", std::move(hs256_secret)}) {}
 
-bool Authenticator::symmetric() const { return cfg_.algorithm.rfind("HS", 0) == 0; }
-
-std::string Authenticator::check() const {
-  if (!known_algorithm(cfg_.algorithm))
-    return "unknown JWT algorithm \"" + cfg_.algorithm + "\" (use HS256, HS384, HS512, RS256 or ES256)";
-  if (symmetric()) {
-    if (cfg_.secret.empty()) return cfg_.algorithm + " needs a secret (--jwt-secret)";
-    return {};
-  }
-  if (cfg_.public_key.empty()) return cfg_.algorithm + " needs a public key (--jwt-public-key)";
-  int type = public_key_type(cfg_.public_key);
-  if (type == 0) return "the JWT public key is not a PEM public key";
-  if (cfg_.algorithm == "RS256" && type != EVP_PKEY_RSA) return "RS256 needs an RSA public key";
-  if (cfg_.algorithm == "ES256" && type != EVP_PKEY_EC) return "ES256 needs an EC (P-256) public key";
-  return {};
+Authenticator::Authenticator(JwtConfig config) : cfg_(std::move(config)) {
+  problem_ = jwt::Key::load(cfg_.algorithm, cfg_.secret, cfg_.public_key, cfg_.private_key, key_);
 }
 
-bool Authenticator::can_issue() const { return symmetric() ? !cfg_.secret.empty() : !cfg_.private_key.empty(); }
+std::string Authenticator::check() const { return problem_; }
 
+bool Authenticator::can_issue() const { return problem_.empty() && key_.can_sign(); }
+
+// The order matters: shape, then the header's algorithm against the configured one, then the
+// signature over the exact bytes received. Only a token whose signature holds has its claims
+// read; no claim, however odd, can skip a step.
 Identity Authenticator::verify(const std::string& token) const {
   if (token.empty()) return refuse("A token is required.");
   if (token.size() > 8192) return refuse("Invalid token: too long.");
-  // Shape first, by hand: three base64url parts, a JSON header naming exactly the configured
-  // algorithm. "none", a different algorithm (e.g. HS256 signed with an RSA public key as the
-  // secret) and unsigned tokens stop here, before any library sees them.
+  if (!problem_.empty()) return refuse("Invalid token: the server cannot verify tokens.");
   auto d1 = token.find('.');
   auto d2 = d1 == std::string::npos ? d1 : token.find('.', d1 + 1);
   if (d2 == std::string::npos || token.find('.', d2 + 1) != std::string::npos)
     return refuse("Invalid token: malformed (a JWT has three parts).");
   std::string header_text;
-  if (!base64url_decode(std::string_view(token).substr(0, d1), header_text))
+  json header;
+  if (!jwt::base64url_decode(std::string_view(token).substr(0, d1), header_text) || !parse_object(header_text, header))
     return refuse("Invalid token: malformed header.");
-  json header = json::parse(header_text, nullptr, false);
-  if (header.is_discarded() || !header.is_object() || !header.contains("alg") || !header["alg"].is_string())
-    return refuse("Invalid token: malformed header.");
-  const std::string& alg = header["alg"].get_ref<const std::string&>();
-  if (alg.empty() || strcasecmp(alg.c_str(), "none") == 0)
+  auto alg = header.find("alg");
+  if (alg == header.end() || !alg->is_string()) return refuse("Invalid token: malformed header.");
+  const std::string& alg_name = alg->get_ref<const std::string&>();
+  if (alg_name.empty() || strcasecmp(alg_name.c_str(), "none") == 0)
     return refuse("Invalid token: unsigned tokens (alg none) are refused.");
-  if (alg != cfg_.algorithm) return refuse("Invalid token: algorithm " + alg + " is not accepted.");
-  if (d2 + 1 >= token.size()) return refuse("Invalid token: no signature.");
+  if (alg_name != cfg_.algorithm) return refuse("Invalid token: algorithm " + alg_name + " is not accepted.");
+  // RFC 7515 §4.1.11: extensions the recipient does not understand must be refused.
+  if (header.contains("crit")) return refuse("Invalid token: critical header extensions are not supported.");
+  std::string signature;
+  if (d2 + 1 >= token.size() || !jwt::base64url_decode(std::string_view(token).substr(d2 + 1), signature) ||
+      !key_.verify(std::string_view(token).substr(0, d2), signature))
+    return refuse("Invalid token: bad signature.");
+
   std::string payload_text;
-  if (!base64url_decode(std::string_view(token).substr(d1 + 1, d2 - d1 - 1), payload_text))
+  json claims;
+  if (!jwt::base64url_decode(std::string_view(token).substr(d1 + 1, d2 - d1 - 1), payload_text) ||
+      !parse_object(payload_text, claims))
     return refuse("Invalid token: malformed payload.");
-  json claims = json::parse(payload_text, nullptr, false);
-  if (claims.is_discarded() || !claims.is_object()) return refuse("Invalid token: malformed payload.");
-
-  // The signature, through cpp-jwt. Its own claim checks run with a wide leeway here: the time
-  // claims are checked below, with clear reasons and no unsigned-integer surprises.
-  std::error_code ec;
-  try {
-    const std::string& key = symmetric() ? cfg_.secret : cfg_.public_key;
-    jwt::decode(token, jwt::params::algorithms({cfg_.algorithm}), ec, jwt::params::secret(key),
-                jwt::params::verify(true), jwt::params::leeway(0xFFFFFFF));
-  } catch (const std::exception&) {
-    return refuse("Invalid token: malformed.");
-  }
-  if (ec) {
-    if (ec == jwt::VerificationErrc::InvalidSignature || ec == jwt::AlgorithmErrc::VerificationErr)
-      return refuse("Invalid token: bad signature.");
-    if (ec == jwt::VerificationErrc::TokenExpired || ec == jwt::VerificationErrc::ImmatureSignature) {
-      // Only with absurd time claims (the leeway above covers sane ones): fall through to ours.
-    } else {
-      return refuse("Invalid token: " + ec.message() + ".");
-    }
-  }
-
-  const auto now = now_seconds();
-  const auto leeway = static_cast<std::int64_t>(cfg_.leeway.count());
-  if (auto exp = claims.find("exp"); exp != claims.end()) {
-    if (!exp->is_number()) return refuse("Invalid token: \"exp\" must be a number.");
-    if (now > exp->get<double>() + static_cast<double>(leeway)) return refuse("Token expired.");
+  std::optional<std::int64_t> exp, nbf, iat;
+  if (!time_claim(claims, "exp", exp)) return refuse("Invalid token: \"exp\" must be an integer from 0 to 2^53.");
+  if (!time_claim(claims, "nbf", nbf)) return refuse("Invalid token: \"nbf\" must be an integer from 0 to 2^53.");
+  if (!time_claim(claims, "iat", iat)) return refuse("Invalid token: \"iat\" must be an integer from 0 to 2^53.");
+  const std::int64_t now = now_seconds();
+  const std::int64_t leeway = static_cast<std::int64_t>(cfg_.leeway.count());  // 0..3600 (main.cpp)
+  if (exp) {
+    if (now > *exp + leeway) return refuse("Token expired.");
   } else if (cfg_.require_exp) {
     return refuse("Invalid token: no \"exp\" claim.");
   }
-  if (auto nbf = claims.find("nbf"); nbf != claims.end()) {
-    if (!nbf->is_number()) return refuse("Invalid token: \"nbf\" must be a number.");
-    if (static_cast<double>(now + leeway) < nbf->get<double>()) return refuse("Token is not valid yet (nbf).");
-  }
+  if (nbf && now + leeway < *nbf) return refuse("Token is not valid yet (nbf).");
   if (!cfg_.issuer.empty()) {
     auto iss = claims.find("iss");
     if (iss == claims.end() || !iss->is_string() || iss->get_ref<const std::string&>() != cfg_.issuer)
@@ -197,14 +162,15 @@ Identity Authenticator::verify(const std::string& token) const {
   }
   id.ok = true;
   id.user = sub->get<std::string>();
+  id.exp = exp;
   return id;
 }
 
 std::string Authenticator::issue(const json& claims) const {
-  const std::string& key = symmetric() ? cfg_.secret : cfg_.private_key;
-  jwt::jwt_object obj{jwt::params::algorithm(cfg_.algorithm), jwt::params::secret(key)};
-  for (auto it = claims.begin(); it != claims.end(); ++it) obj.payload().add_claim(it.key(), it.value());
-  return obj.signature();
+  if (!can_issue()) return {};
+  std::string input = jwt::base64url_encode(json{{"alg", cfg_.algorithm}, {"typ", "JWT"}}.dump()) + "." +
+                      jwt::base64url_encode(claims.dump());
+  return input + "." + jwt::base64url_encode(key_.sign(input));
 }
 
 std::string Authenticator::issue(const std::string& user, std::chrono::seconds ttl) const {

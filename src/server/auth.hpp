@@ -1,7 +1,9 @@
-// Token verification (JWT via cpp-jwt) and issuing, for the dev login and `gentoken`.
-// docs/operations.md (Authentication) lists the rules and the claims the server honours.
+// Token verification and issuing (dev login, `gentoken`): JWTs signed with the one configured
+// algorithm (jwt.hpp). docs/security.md and docs/operations.md (Authentication) list the rules
+// and the claims the server honours.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
+#include "jwt.hpp"
 
 namespace sb::server {
 
@@ -20,6 +23,7 @@ struct Identity {
   // Optional claims the server honours:
   std::optional<std::vector<std::string>> groups;  // "groups": the groups this user may join
   std::size_t max_connections = 0;                 // "max_connections": per-user cap (0: none)
+  std::optional<std::int64_t> exp;                 // "exp", seconds since the epoch
 };
 
 class Authenticator {
@@ -44,8 +48,9 @@ class Authenticator {
   static bool group_allowed(const std::vector<std::string>& allowed, const std::string& group);
 
  private:
-  bool symmetric() const;
   JwtConfig cfg_;
+  jwt::Key key_;
+  std::string problem_;  // why key_ could not be loaded, or empty
 };
 
 // Reads a whole file; false when it cannot.
