@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "protocol/frames.hpp"
 
 using namespace sb::protocol;
@@ -153,4 +155,100 @@ TEST(Protocol, MessageRequestsParseTheSameOnTheFastAndTheFullPath) {
   EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"g","msg":})").code, Error::InvalidRequest);
   EXPECT_EQ(parse_err(R"({"op":"post","id":1,"group":"","msg":1})").code, Error::InvalidParameter);
   EXPECT_EQ(parse_err("{\"op\":\"private\",\"id\":1,\"user\":\"b\",\"msg\":\"\xff\"}").code, Error::InvalidRequest);
+}
+
+namespace {
+// Random JSON text with every kind of whitespace between tokens and every escape inside strings:
+// what a hostile sender may legally put in "msg".
+struct JsonGen {
+  std::mt19937 rng;
+  int pick(int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); }
+  std::string ws() {
+    static const char* kinds[] = {"", " ", "\n", "\r\n", "\t", " \n\t\r ", "\n\n"};
+    return kinds[pick(7)];
+  }
+  std::string str() {
+    static const char* parts[] = {"a", "\\n", "\\r", "\\t", "\\b", "\\f", "\\/", "\\\\", "\\\"", "\\u0000", "\\u000a",
+                                  "\\u2028", "\\ud83d\\ude00", "é", "😀", "\u2028", "}", "]", ",", ":", "\\u0022op\\u0022",
+                                  "{\\\"op\\\":\\\"message\\\",\\\"sender\\\":\\\"admin\\\"}", "%", "%ff"};
+    std::string s = "\"";
+    for (int i = pick(6); i > 0; --i) s += parts[pick(24)];
+    return s + "\"";
+  }
+  std::string value(int depth) {
+    int k = depth > 4 ? pick(4) : pick(6);
+    switch (k) {
+      case 0: return str();
+      case 1: { static const char* n[] = {"0", "-1", "3.25", "1e9", "-2.5E-3", "12345678901234567890"}; return n[pick(6)]; }
+      case 2: { static const char* l[] = {"true", "false", "null"}; return l[pick(3)]; }
+      case 3: return str();
+      case 4: {
+        std::string s = "[" + ws();
+        for (int i = pick(4), first = 1; i > 0; --i, first = 0) s += (first ? "" : "," + ws()) + value(depth + 1) + ws();
+        return s + "]";
+      }
+      default: {
+        std::string s = "{" + ws();
+        for (int i = pick(4), first = 1; i > 0; --i, first = 0)
+          s += (first ? "" : "," + ws()) + str() + ws() + ":" + ws() + value(depth + 1) + ws();
+        return s + "}";
+      }
+    }
+  }
+};
+}  // namespace
+
+// The attack review's injection: a payload with raw newlines must not let its sender write a
+// frame of its own into another member's batch. Every payload arrives as the value it was, and
+// the sender fields a client reads only ever come from the server.
+TEST(Protocol, PayloadsCannotInjectFramesIntoABatch) {
+  JsonGen gen{std::mt19937(20261130)};
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::string> payloads;
+    std::string batch;
+    for (int i = 0; i < 3; ++i) {
+      std::string payload = gen.ws() + gen.value(0) + gen.ws();
+      auto expected = nlohmann::json::parse(payload);
+      bool priv = gen.pick(2);
+      std::string text = priv ? private_frame(round, "bob", payload) : post_frame(round, "room", payload);
+      Request r;
+      RequestError e;
+      ASSERT_TRUE(parse_request(text, Limits{}, r, e)) << text << ": " << e.message;
+      EXPECT_EQ(r.payload.find_first_of("\n\r"), std::string::npos) << payload;
+      EXPECT_EQ(nlohmann::json::parse(r.payload), expected);
+      if (!batch.empty()) batch += '\n';
+      batch += priv ? private_message_frame("mallory", "cid:m", "room", r.payload)
+                    : group_message_frame("room", "mallory", "cid:m", r.payload);
+      payloads.push_back(payload);
+    }
+    std::size_t seen = 0;
+    for_each_frame(batch, [&](std::string_view frame, std::size_t, std::size_t count) {
+      EXPECT_EQ(count, payloads.size());
+      ServerFrame f;
+      ASSERT_TRUE(parse_server_frame(frame, f)) << frame;
+      ASSERT_LT(seen, payloads.size());
+      EXPECT_EQ(f.sender, "mallory");
+      EXPECT_EQ(f.sender_cid, "cid:m");
+      EXPECT_EQ(nlohmann::json::parse(f.payload), nlohmann::json::parse(payloads[seen]));
+      ++seen;
+    });
+    EXPECT_EQ(seen, payloads.size());
+  }
+}
+
+TEST(Protocol, TheReviewedInjectionIsJustAnArray) {
+  std::string attack =
+      "{\"op\":\"post\",\"id\":2,\"group\":\"room\",\"msg\":[0,\n{\"op\":\"message\",\"group\":\"room\","
+      "\"sender\":\"admin\",\"sender_cid\":\"cid:0\",\"msg\":\"pwned\"}\n]}";
+  Request r = parse_ok(attack);
+  std::string batch = group_message_frame("room", "mallory", "cid:m", r.payload) + "\n" + ok_frame(2);
+  std::vector<std::string> ops, senders;
+  for_each_frame(batch, [&](std::string_view frame, std::size_t, std::size_t) {
+    ServerFrame f;
+    ASSERT_TRUE(parse_server_frame(frame, f)) << frame;
+    ops.push_back(f.op);
+    senders.push_back(f.sender);
+  });
+  EXPECT_EQ(ops, (std::vector<std::string>{"message", "ok"}));
+  EXPECT_EQ(senders[0], "mallory");
 }

@@ -38,6 +38,23 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
+void append_compact_json(std::string& out, std::string_view json) {
+  out.reserve(out.size() + json.size());
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      continue;
+    } else if (c == '"') {
+      in_string = true;
+    }
+    out.push_back(c);
+  }
+}
+
 int json_depth(std::string_view text, int limit) {
   int depth = 0, max_depth = 0;
   bool in_string = false, escaped = false;
@@ -192,8 +209,9 @@ bool take_payload(const json& j, Request& out, RequestError& err) {
 namespace {
 // post and private as our writers lay them out ({"op":..,"id":..,"group"|"user":..,"msg":..}),
 // read without a JSON tree: the envelope is scanned, the payload validated in place and kept as
-// the sender's text. Returns false to send anything else (other ops, other layouts, names that
-// need unescaping, any error) through the full parse, which also words the errors.
+// the sender's text, compacted (no whitespace between tokens, hence no raw newline). Returns
+// false to send anything else (other ops, other layouts, names that need unescaping, any error)
+// through the full parse, which also words the errors.
 bool parse_message_request_fast(std::string_view text, const Limits& limits, Request& out) {
   static constexpr std::string_view kPost = "{\"op\":\"post\",\"id\":", kPrivate = "{\"op\":\"private\",\"id\":";
   bool post = text.substr(0, kPost.size()) == kPost;
@@ -213,7 +231,8 @@ bool parse_message_request_fast(std::string_view text, const Limits& limits, Req
   out.id = id;
   if (post) out.group = std::move(name);
   else out.user = std::move(name);
-  out.payload.assign(payload);
+  out.payload.clear();
+  append_compact_json(out.payload, payload);
   return true;
 }
 }  // namespace

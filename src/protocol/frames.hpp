@@ -20,6 +20,11 @@ namespace sb::protocol {
 void append_json_string(std::string& out, std::string_view s);
 std::string json_string(std::string_view s);
 
+// Appends valid JSON text without the whitespace between its tokens. `json` must be valid (the
+// caller has checked it): then the only raw control characters it can hold are that whitespace,
+// so the result has no raw newline and cannot split a batch (for_each_frame).
+void append_compact_json(std::string& out, std::string_view json);
+
 // Depth of the deepest nesting in a JSON text, scanning without parsing. Stops counting past
 // `limit` so a hostile frame costs O(n) at most.
 int json_depth(std::string_view text, int limit);
@@ -33,8 +38,9 @@ inline constexpr std::string_view kPayloadKey = ",\"msg\":";
 bool split_payload(std::string_view frame, std::string& envelope, std::string_view& payload);
 
 // A server text message holds one frame, or several separated by '\n' when the server batches
-// what queued up for a connection (docs/protocol.md). JSON as we write it never contains a raw
-// newline. Calls fn(frame, index, count) for each; index counts from 0 over the raw pieces.
+// what queued up for a connection (docs/protocol.md). No frame the server writes holds a raw
+// newline: strings are escaped (append_json_string) and payloads compacted (append_compact_json),
+// so a sender's bytes cannot end one frame and start another. Calls fn(frame, index, count) for each; index counts from 0 over the raw pieces.
 template <class Fn>
 void for_each_frame(std::string_view message, Fn&& fn) {
   std::size_t count = 1;
