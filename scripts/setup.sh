@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   emscripten                                  # wasm client (3.1.6 on Debian 12)
   libboost1.81-dev libssl-dev                 # Beast/Asio server, OpenSSL for JWT
-  nlohmann-json3-dev libcpp-jwt-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server                 # Redis broker (scale-out) and its tests
   chromium                                    # Playwright drives Debian's Chromium

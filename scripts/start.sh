@@ -6,4 +6,6 @@ bash scripts/setup.sh
 bash scripts/build.sh
 PORT="${PORT:-8080}"
 echo "Switchboard demo: open http://localhost:${PORT}/ in two browser tabs (Ctrl-C stops it)"
+# Every connection is a file descriptor: raise the soft limit as far as the hard one allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec build/native/switchboard-server --port "$PORT" --dev-login --static web --package dist

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include <jwt/jwt.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>

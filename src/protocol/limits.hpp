@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include "utf8.hpp"
+
 namespace sb::protocol {
 
 struct Limits {
@@ -13,14 +15,14 @@ struct Limits {
   std::size_t max_notification_bytes = 3 * 1024;
 };
 
-// Group names and user ids: 1..max bytes of UTF-8 (the JSON parser has already checked the
-// encoding), no control characters. Anything else printable is allowed, so existing Skapi apps
-// keep their names.
+// Group names and user ids: 1..max bytes of valid UTF-8, no control characters. Anything else
+// printable is allowed, so existing Skapi apps keep their names. The encoding is checked here
+// too, because names also arrive through URLs and tokens, not only through the JSON parser.
 inline bool valid_name(std::string_view s, std::size_t max_bytes) {
   if (s.empty() || s.size() > max_bytes) return false;
   for (unsigned char c : s)
     if (c < 0x20 || c == 0x7f) return false;
-  return true;
+  return valid_utf8(s);
 }
 
 }  // namespace sb::protocol

@@ -38,6 +38,8 @@ struct Config {
   double rate_per_second = 100;      // per-connection request rate (token bucket); 0: unlimited
   double rate_burst = 200;           // bucket size
   std::size_t max_connections_per_user = 32;  // 0: unlimited; a token's max_connections lowers it
+  std::size_t max_connections = 10000;        // WebSocket sessions in all; then 503 before the upgrade (0: no cap)
+  std::string metrics_token;         // when set, GET /metrics needs "Authorization: Bearer <it>"
   // Origins allowed to open a WebSocket. Empty: the same origin as the Host header (and, with
   // dev_login, any http(s)://localhost / 127.0.0.1 / [::1] origin). "*" allows every origin;
   // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.

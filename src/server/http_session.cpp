@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <openssl/crypto.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include "../protocol/errors.hpp"
 #include "../protocol/limits.hpp"
 #include "metrics.hpp"
+#include "log.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -93,20 +96,53 @@ void HttpSession::read() {
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
+    // A request the parser refused (bad framing, too large) gets a plain 400 before the close;
+    // a peer that went away or timed out gets nothing.
+    if (ec.category() == beast::error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+      return send(plain(http::request<http::string_body>{}, http::status::bad_request,
+                        "Bad request: " + ec.message() + ".\n", false),
+                  false);
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     return;
   }
-  if (beast::websocket::is_upgrade(parser_->get())) {
-    upgrade();
-    return;
+  // The handler boundary: whatever a request makes throw ends this connection only.
+  try {
+    if (ctx_.fault_hook) ctx_.fault_hook(parser_->get().target());
+    if (auto refusal = framing_problem(parser_->get()))
+      return send(std::move(*refusal), false);
+    if (beast::websocket::is_upgrade(parser_->get())) return upgrade();
+    bool keep_alive = parser_->get().keep_alive();
+    send(respond(), keep_alive);
+  } catch (const std::exception& e) {
+    ctx_.metrics.handler_errors.fetch_add(1, std::memory_order_relaxed);
+    log::error("handler_exception").kv("http", true).kv("what", e.what());
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
-  bool keep_alive = parser_->get().keep_alive();
-  beast::async_write(stream_, respond(),
+}
+
+void HttpSession::send(http::message_generator msg, bool keep_alive) {
+  beast::async_write(stream_, std::move(msg),
                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                        if (ec) return;
                        if (keep_alive) self->read();
                        else self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
                      });
+}
+
+// Request framing we do not serve: a transfer coding other than chunked, or one next to a
+// Content-Length (the two ways one request can be read as two by a proxy in front, RFC 9112
+// §6.1). The answer closes the connection, since the rest of the stream cannot be trusted.
+std::optional<http::message_generator> HttpSession::framing_problem(const http::request<http::string_body>& req) {
+  auto te = req.find(http::field::transfer_encoding);
+  if (te == req.end()) return std::nullopt;
+  if (req.find(http::field::content_length) != req.end())
+    return plain(req, http::status::bad_request, "Content-Length and Transfer-Encoding together are refused.\n", false);
+  if (!beast::iequals(te->value(), "chunked"))
+    return plain(req, http::status::not_implemented, "Only the chunked transfer coding is understood.\n", false);
+  return std::nullopt;
 }
 
 // The token comes from ?token= (as Skapi sends it) or from Sec-WebSocket-Protocol, where a
@@ -115,14 +151,19 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 void HttpSession::upgrade() {
   auto req = parser_->release();
   std::string target(req.target());
-  if (path_of(target) != "/realtime") {
-    http::response<http::string_body> res{http::status::not_found, req.version()};
+  if (path_of(target) != "/realtime")
+    return send(plain(req, http::status::not_found, "WebSocket endpoint is /realtime\n", false), false);
+  // The global cap, before any work for this connection (no token check, no session).
+  const auto cap = ctx_.config.max_connections;
+  if (cap && ctx_.ws_sessions.load(std::memory_order_relaxed) >= cap) {
+    ctx_.metrics.refused_full.fetch_add(1, std::memory_order_relaxed);
+    http::response<http::string_body> res{http::status::service_unavailable, req.version()};
+    res.set(http::field::retry_after, "5");
     res.set(http::field::content_type, "text/plain");
-    res.body() = "WebSocket endpoint is /realtime\n";
+    res.body() = "Server is full: try again later.\n";
+    res.keep_alive(false);
     res.prepare_payload();
-    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code, std::size_t) {});
-    return;
+    return send(http::message_generator(std::move(res)), false);
   }
   std::string token = query_param(target, "token");
   std::string subprotocol;
@@ -152,8 +193,11 @@ void HttpSession::upgrade() {
       refusal_code = p::close_code::Unauthorized;
     }
   }
+  // Bytes the client sent right behind the upgrade request (its first frames, in the same TCP
+  // segment) are already in our buffer: the WebSocket must read them first.
+  std::string preread = beast::buffers_to_string(buffer_.data());
   auto session = std::make_shared<WsSession>(stream_.release_socket(), ctx_, std::move(id), new_cid(ctx_));
-  session->run(std::move(req), std::move(refusal), refusal_code, subprotocol);
+  session->run(std::move(req), std::move(preread), std::move(refusal), refusal_code, subprotocol);
 }
 
 namespace {
@@ -196,41 +240,84 @@ bool origin_allowed(const Config& cfg, std::string_view origin_header, std::stri
   return false;
 }
 
+// A short text answer; for HEAD the same head with no body (its Content-Length still tells the
+// size a GET would get, and nothing follows that could desync a keep-alive connection).
+http::message_generator HttpSession::plain(const http::request<http::string_body>& req, http::status status,
+                                           std::string body, bool keep_alive, std::string_view type) {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-cache");
+  res.keep_alive(keep_alive);
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> head{std::move(res.base())};
+    head.content_length(body.size());
+    return http::message_generator(std::move(head));
+  }
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return http::message_generator(std::move(res));
+}
+
 http::message_generator HttpSession::respond() {
   auto& req = parser_->get();
-  auto make = [&](http::status status, std::string body, std::string_view type) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::server, "switchboard");
-    res.set(http::field::content_type, type);
-    res.set(http::field::cache_control, "no-cache");
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return http::message_generator(std::move(res));
+  const bool keep = req.keep_alive();
+  auto make = [&](http::status status, std::string body, std::string_view type = "text/plain") {
+    return plain(req, status, std::move(body), keep, type);
   };
   std::string target(req.target());
   auto path = path_of(target);
   if (req.method() != http::verb::get && req.method() != http::verb::head)
-    return make(http::status::method_not_allowed, "Only GET is served here.\n", "text/plain");
-  if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n", "text/plain")
-                                          : make(http::status::ok, "ok\n", "text/plain");
-  if (path == "/metrics") return make(http::status::ok, render_metrics(ctx_), "text/plain; version=0.0.4");
+    return make(http::status::method_not_allowed, "Only GET is served here.\n");
+  if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")
+                                          : make(http::status::ok, "ok\n");
+  if (path == "/metrics") {
+    if (!metrics_authorized(ctx_.config, req[http::field::authorization])) {
+      auto res = make(http::status::unauthorized, "A bearer token is required for /metrics.\n");
+      return res;
+    }
+    return make(http::status::ok, render_metrics(ctx_), "text/plain; version=0.0.4");
+  }
   if (path == "/dev/token") {
-    if (!ctx_.config.dev_login || !ctx_.auth.can_issue())
-      return make(http::status::not_found, "Dev login is disabled.\n", "text/plain");
+    if (!ctx_.config.dev_login || !ctx_.auth.can_issue()) return make(http::status::not_found, "Dev login is disabled.\n");
     std::string user = query_param(target, "user");
     if (!p::valid_name(user, ctx_.config.limits.max_name_bytes))
       return make(http::status::bad_request,
-                  nlohmann::json{{"code", "INVALID_PARAMETER"}, {"message", "\"user\" must be a valid user id."}}.dump(),
-                  "application/json");
+                  R"({"code":"INVALID_PARAMETER","message":"\"user\" must be a valid user id."})", "application/json");
     return make(http::status::ok, nlohmann::json{{"token", ctx_.auth.issue(user, ctx_.config.dev_token_ttl)}}.dump(),
                 "application/json");
   }
-  if (auto f = load_static(ctx_.config.package_dir, "/switchboard/", path))
-    return make(http::status::ok, std::move(f->body), f->content_type);
-  if (auto f = load_static(ctx_.config.static_dir, "/", path))
-    return make(http::status::ok, std::move(f->body), f->content_type);
-  return make(http::status::not_found, "Not found.\n", "text/plain");
+  auto file = resolve_static(ctx_.config.package_dir, "/switchboard/", path);
+  if (!file) file = resolve_static(ctx_.config.static_dir, "/", path);
+  if (!file) return make(http::status::not_found, "Not found.\n");
+  // Streamed from the file (file_body reads it piece by piece as the socket drains).
+  http::file_body::value_type body;
+  beast::error_code ec;
+  body.open(file->path.c_str(), beast::file_mode::scan, ec);
+  if (ec) return make(http::status::not_found, "Not found.\n");
+  http::response<http::file_body> res{http::status::ok, req.version()};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::content_type, file->content_type);
+  res.set(http::field::cache_control, "no-cache");
+  res.keep_alive(keep);
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> head{std::move(res.base())};
+    head.content_length(body.size());
+    return http::message_generator(std::move(head));
+  }
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return http::message_generator(std::move(res));
+}
+
+// Constant time in the token's bytes: the comparison does not stop at the first difference.
+bool metrics_authorized(const Config& cfg, std::string_view authorization) {
+  if (cfg.metrics_token.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() != kBearer.size() + cfg.metrics_token.size() ||
+      !beast::iequals(authorization.substr(0, kBearer.size()), kBearer))
+    return false;
+  return CRYPTO_memcmp(authorization.data() + kBearer.size(), cfg.metrics_token.data(), cfg.metrics_token.size()) == 0;
 }
 
 }  // namespace sb::server

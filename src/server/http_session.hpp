@@ -2,6 +2,9 @@
 // on /realtime to a WsSession after checking the token.
 #pragma once
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,7 +22,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read();
   void on_read(boost::beast::error_code ec, std::size_t);
   void upgrade();
+  void send(boost::beast::http::message_generator msg, bool keep_alive);
   boost::beast::http::message_generator respond();
+  static std::optional<boost::beast::http::message_generator> framing_problem(
+      const boost::beast::http::request<boost::beast::http::string_body>& req);
+  static boost::beast::http::message_generator plain(
+      const boost::beast::http::request<boost::beast::http::string_body>& req, boost::beast::http::status status,
+      std::string body, bool keep_alive, std::string_view type = "text/plain");
 
   boost::beast::tcp_stream stream_;
   ServerContext& ctx_;
@@ -32,6 +41,9 @@ std::string new_cid(ServerContext& ctx);
 
 // Whether a WebSocket upgrade with this Origin header may proceed (Config::allowed_origins).
 bool origin_allowed(const Config& cfg, std::string_view origin_header, std::string_view host_header);
+
+// Whether an Authorization header value may read /metrics (Config::metrics_token).
+bool metrics_authorized(const Config& cfg, std::string_view authorization);
 
 // Value of one query parameter, percent-decoded; empty when absent.
 std::string query_param(std::string_view target, std::string_view name);

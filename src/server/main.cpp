@@ -3,7 +3,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <random>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include <CLI/CLI.hpp>
 
@@ -11,11 +18,50 @@
 #include "server.hpp"
 
 namespace {
-std::string random_secret() {
-  std::random_device rd;
-  std::string s;
-  for (int i = 0; i < 32; ++i) s += "0123456789abcdef"[rd() % 16];
-  return s;
+// The dev login's secret: kept in a file (mode 0600) so that a restart of `npm start` keeps
+// every open page's token valid. Made on first use from OpenSSL's CSPRNG. Empty on failure.
+std::string dev_secret(const std::string& path, std::string& why) {
+  namespace fs = std::filesystem;
+  std::string secret;
+  if (sb::server::read_file(path, secret)) {
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      why = path + " is readable by others: chmod 600 it, or delete it to make a new one";
+      return {};
+    }
+    if (secret.size() >= 32) return secret;
+  }
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    why = "no randomness for the dev secret";
+    return {};
+  }
+  secret.clear();
+  for (unsigned char b : bytes) {
+    secret += "0123456789abcdef"[b >> 4];
+    secret += "0123456789abcdef"[b & 15];
+  }
+  std::error_code ec;
+  if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+  if (fd < 0 || ::write(fd, secret.data(), secret.size()) != static_cast<ssize_t>(secret.size())) {
+    if (fd >= 0) ::close(fd);
+    why = "cannot write " + path;
+    return {};
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  return secret;
+}
+
+// Many connections need many descriptors: take the soft limit up to the hard one.
+void raise_fd_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 }  // namespace
 
@@ -40,6 +86,13 @@ int main(int argc, char** argv) {
   app.add_flag("--dev-login", cfg.dev_login,
                "Enable GET /dev/token?user=<id> and loopback origins (development only)")
       ->envname("SWITCHBOARD_DEV_LOGIN");
+  std::string dev_secret_file = ".switchboard/dev-secret";
+  app.add_option("--dev-secret-file", dev_secret_file,
+                 "With --dev-login and no secret: the file (mode 0600) holding the dev secret, made on first start")
+      ->envname("SWITCHBOARD_DEV_SECRET_FILE");
+  app.add_option("--metrics-token", cfg.metrics_token,
+                 "When set, GET /metrics needs the header \"Authorization: Bearer <token>\"")
+      ->envname("SWITCHBOARD_METRICS_TOKEN");
   app.add_option("--log-level", cfg.log_level, "debug, info, warn, error or off (logfmt lines on stderr)")
       ->envname("SWITCHBOARD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
@@ -48,7 +101,7 @@ int main(int argc, char** argv) {
   app.add_option("--jwt-alg", cfg.jwt.algorithm, "Token algorithm: HS256, HS384, HS512 (secret), RS256, ES256 (public key)")
       ->envname("SWITCHBOARD_JWT_ALG")->group(jwt)
       ->check(CLI::IsMember({"HS256", "HS384", "HS512", "RS256", "ES256"}));
-  app.add_option("--jwt-secret", cfg.jwt.secret, "HS* shared secret (with --dev-login and none given: random)")
+  app.add_option("--jwt-secret", cfg.jwt.secret, "HS* shared secret (with --dev-login and none given: kept in --dev-secret-file)")
       ->envname("SWITCHBOARD_JWT_SECRET")->group(jwt);
   app.add_option("--jwt-public-key", public_key_file, "RS256/ES256: PEM file with the public key that verifies tokens")
       ->envname("SWITCHBOARD_JWT_PUBLIC_KEY")->group(jwt);
@@ -82,6 +135,9 @@ int main(int argc, char** argv) {
       ->envname("SWITCHBOARD_RATE")->group(lim)->check(CLI::NonNegativeNumber);
   app.add_option("--rate-burst", cfg.rate_burst, "Requests a connection may send at once before --rate applies")
       ->envname("SWITCHBOARD_RATE_BURST")->group(lim)->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", cfg.max_connections,
+                 "WebSocket connections in all (0: no cap); over it new ones get 503 before the upgrade")
+      ->envname("SWITCHBOARD_MAX_CONNECTIONS")->group(lim);
   app.add_option("--max-connections-per-user", cfg.max_connections_per_user,
                  "Connections one user may hold (0: unlimited; close 4003); a token's max_connections lowers it")
       ->envname("SWITCHBOARD_MAX_CONNECTIONS_PER_USER")->group(lim);
@@ -134,7 +190,12 @@ int main(int argc, char** argv) {
       std::cerr << "refusing to start: set --jwt-secret (or SWITCHBOARD_JWT_SECRET), or --dev-login for development\n";
       return 2;
     }
-    cfg.jwt.secret = random_secret();
+    std::string why;
+    cfg.jwt.secret = dev_secret(dev_secret_file, why);
+    if (cfg.jwt.secret.empty()) {
+      std::cerr << "refusing to start: " << why << "\n";
+      return 2;
+    }
   }
   if (auto problem = sb::server::Authenticator(cfg.jwt).check(); !problem.empty()) {
     std::cerr << "refusing to start: " << problem << "\n";
@@ -148,6 +209,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  raise_fd_limit();
   sb::server::Server server(cfg);
   unsigned short port;
   try {

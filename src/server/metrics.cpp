@@ -70,6 +70,12 @@ std::string render_metrics(ServerContext& ctx) {
   metric(out, "switchboard_slow_consumer_cutoffs_total", "counter",
          "Connections cut off because their outgoing buffer went over the limit.");
   value(out, "switchboard_slow_consumer_cutoffs_total", m.slow_consumer_cutoffs.load());
+  single(out, "switchboard_handler_errors_total", "counter",
+         "Request handlers that threw; each closed only its own connection (logged at error level).", m.handler_errors.load());
+  single(out, "switchboard_accept_errors_total", "counter",
+         "Failed accepts (e.g. out of file descriptors); the listener backs off, then retries.", m.accept_errors.load());
+  single(out, "switchboard_refused_full_total", "counter",
+         "Connections refused with 503 because --max-connections were open.", m.refused_full.load());
   single(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.", m.rate_limited.load());
   return out;
 }

@@ -22,6 +22,7 @@ enum class Disconnect : unsigned char {
   Forbidden,      // origin refused or connection cap reached (4003)
   SlowConsumer,   // outgoing buffer over the limit (4008)
   Shutdown,       // server shutting down (1001)
+  InternalError,  // a handler of this connection threw (1011)
   kCount
 };
 const char* to_string(Disconnect d);
@@ -35,6 +36,9 @@ struct Metrics {
   Counter bytes_out{0};
   Counter slow_consumer_cutoffs{0};
   Counter rate_limited{0};
+  Counter handler_errors{0};       // handlers that threw; each closed only its own connection
+  Counter accept_errors{0};        // accept() failures, out of file descriptors among them
+  Counter refused_full{0};         // upgrades answered 503: --max-connections reached
   std::array<Counter, static_cast<std::size_t>(protocol::Error::Internal) + 1> errors{};
   std::array<Counter, static_cast<std::size_t>(Disconnect::kCount)> disconnects{};
 

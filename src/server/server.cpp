@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <boost/asio/post.hpp>
@@ -25,7 +26,9 @@ JwtConfig jwt_of(const Config& c) {
 ServerContext::ServerContext(Config c) : config(std::move(c)), auth(jwt_of(config)) {}
 
 Server::Server(Config config)
-    : ctx_(std::make_unique<ServerContext>(std::move(config))), acceptor_(net::make_strand(ioc_)) {}
+    : ctx_(std::make_unique<ServerContext>(std::move(config))),
+      acceptor_(net::make_strand(ioc_)),
+      accept_timer_(acceptor_.get_executor()) {}
 
 Server::~Server() { stop(); }
 
@@ -50,11 +53,36 @@ void Server::accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
+      return accept_failed(ec);
+    }
+    accept_backoff_ = std::chrono::milliseconds(0);
+    socket.set_option(tcp::no_delay(true), ec);
+    try {
       std::make_shared<HttpSession>(std::move(socket), *ctx_)->run();
+    } catch (const std::exception& e) {
+      log::error("accept_exception").kv("what", e.what());
     }
     accept();
+  });
+}
+
+// Out of file descriptors (EMFILE/ENFILE) and the like: the pending connection stays in the
+// backlog and accept() would fail again at once, spinning a core. Wait instead, longer each time
+// (up to a second), and log once per interval with the count, not once per failure.
+void Server::accept_failed(const boost::system::error_code& ec) {
+  ctx_->metrics.accept_errors.fetch_add(1, std::memory_order_relaxed);
+  ++accept_failures_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - accept_logged_ >= kAcceptLogInterval) {
+    log::error("accept_failed").kv("error", ec.message()).kv("failures", accept_failures_)
+        .kv("backoff_ms", static_cast<long long>(accept_backoff_.count()));
+    accept_logged_ = now;
+    accept_failures_ = 0;
+  }
+  accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  accept_timer_.expires_after(accept_backoff_);
+  accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) accept();
   });
 }
 
@@ -64,6 +92,7 @@ void Server::stop() {
   net::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    accept_timer_.cancel();
   });
   std::vector<std::shared_ptr<WsSession>> sessions;
   {

@@ -1,12 +1,14 @@
 // The server: a listener on one io_context run by N threads. Used by main.cpp and, in-process
 // on an ephemeral port, by the tests.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "server_context.hpp"
 
@@ -22,10 +24,17 @@ class Server {
 
  private:
   void accept();
+  void accept_failed(const boost::system::error_code& ec);
 
   std::unique_ptr<ServerContext> ctx_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Accept failures (acceptor strand only): backoff, and a log line per interval.
+  static constexpr std::chrono::seconds kAcceptLogInterval{10};
+  boost::asio::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_backoff_{0};
+  std::chrono::steady_clock::time_point accept_logged_{};
+  unsigned long long accept_failures_ = 0;
   std::vector<std::thread> threads_;
   bool started_ = false;
 };

@@ -23,6 +23,11 @@ struct ServerContext {
   Metrics metrics;
   std::atomic<std::uint64_t> next_conn{1};
   std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> ws_sessions{0};  // WebSocket sessions alive (Config::max_connections)
+
+  // Tests only (fault injection): called with each WebSocket request's text and each HTTP
+  // request's target before it is handled; a throw there is a handler that throws.
+  std::function<void(std::string_view)> fault_hook;
 
   // Live sessions, so that shutdown can close them all and /metrics can sum their buffers.
   std::mutex sessions_mu;

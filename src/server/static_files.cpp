@@ -1,8 +1,7 @@
 #include "static_files.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 
 namespace sb::server {
 
@@ -21,8 +20,7 @@ std::string_view mime_type(std::string_view path) {
   return "application/octet-stream";
 }
 
-std::optional<StaticFile> load_static(const std::string& root, std::string_view prefix,
-                                      std::string_view path) {
+std::optional<StaticFile> resolve_static(const std::string& root, std::string_view prefix, std::string_view path) {
   if (root.empty() || path.substr(0, prefix.size()) != prefix) return std::nullopt;
   auto q = path.find_first_of("?#");
   std::string rel(path.substr(prefix.size(), q == std::string_view::npos ? std::string_view::npos
@@ -32,14 +30,16 @@ std::optional<StaticFile> load_static(const std::string& root, std::string_view 
       rel.find('\0') != std::string::npos)
     return std::nullopt;
   if (rel.empty() || rel.back() == '/') rel += "index.html";
-  std::string full = root + "/" + rel;
+  // Resolve both, symlinks included, and require the file to be inside the root: a symlink in
+  // the served folder must not publish /etc/passwd.
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(full, ec)) return std::nullopt;
-  std::ifstream in(full, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return StaticFile{ss.str(), std::string(mime_type(full))};
+  auto base = std::filesystem::canonical(root, ec);
+  if (ec) return std::nullopt;
+  auto full = std::filesystem::canonical(base / rel, ec);
+  if (ec || !std::filesystem::is_regular_file(full, ec)) return std::nullopt;
+  auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+  if (b != base.end() || f == full.end()) return std::nullopt;
+  return StaticFile{full.string(), std::string(mime_type(full.string()))};
 }
 
 }  // namespace sb::server

@@ -1,6 +1,7 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -25,10 +26,14 @@ WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity
       ws_(std::move(socket)),
       ctx_(ctx),
       identity_(std::move(identity)),
-      close_timer_(ws_.get_executor()) {}
+      close_timer_(ws_.get_executor()) {
+  ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
+}
 
-void WsSession::run(http::request<http::string_body> req, std::string refusal, int refusal_code,
-                    std::string subprotocol) {
+WsSession::~WsSession() { ctx_.ws_sessions.fetch_sub(1, std::memory_order_relaxed); }
+
+void WsSession::run(http::request<http::string_body> req, std::string preread, std::string refusal,
+                    int refusal_code, std::string subprotocol) {
   refusal_ = std::move(refusal);
   refusal_code_ = refusal_code;
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -41,7 +46,16 @@ void WsSession::run(http::request<http::string_body> req, std::string refusal, i
     res.set(http::field::server, "switchboard");
     if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
   }));
-  ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  if (preread.empty()) {
+    ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+    return;
+  }
+  // Beast accepts a request object or raw bytes, not both; hand it the request as bytes with
+  // what followed it, so that the frames behind the upgrade are read, not dropped.
+  std::ostringstream head;
+  head << req.base();
+  handshake_ = head.str() + preread;
+  ws_.async_accept(net::buffer(handshake_), beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
 }
 
 void WsSession::on_accept(beast::error_code ec) {
@@ -116,7 +130,12 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
     if (take_token()) reply_error(std::nullopt, p::Error::NotSupported, "Binary frames are not supported.");
   } else {
     auto data = buffer_.cdata();
-    handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    // The handler boundary: whatever a request makes throw ends this connection only.
+    try {
+      handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    } catch (const std::exception& e) {
+      fail_internal(e.what());
+    }
   }
   buffer_.consume(buffer_.size());
   message_bytes_ = 0;
@@ -138,6 +157,7 @@ bool WsSession::take_token() {
 }
 
 void WsSession::handle(std::string_view text) {
+  if (ctx_.fault_hook) ctx_.fault_hook(text);
   p::Request req;
   p::RequestError err;
   bool parsed = p::parse_request(text, ctx_.config.limits, req, err);
@@ -197,6 +217,12 @@ void WsSession::handle(std::string_view text) {
   else reply_error(req.id, r.code, r.message);
 }
 
+void WsSession::fail_internal(const char* what) {
+  ctx_.metrics.handler_errors.fetch_add(1, std::memory_order_relaxed);
+  log::error("handler_exception").kv("cid", cid()).kv("user", user()).kv("what", what);
+  close_with(p::close_code::InternalError, "Internal error.", Disconnect::InternalError);
+}
+
 void WsSession::reply(std::string frame) { deliver(std::make_shared<const std::string>(std::move(frame))); }
 
 void WsSession::reply_error(const std::optional<std::int64_t>& id, p::Error code, std::string_view message) {
@@ -253,8 +279,14 @@ void run_io_thread(net::io_context& ioc) {
   while (!ioc.stopped()) {
     // A round is bounded, so that a steady stream of input cannot hold back the flushes.
     std::size_t ran = 0;
-    while (ran < kRoundHandlers && ioc.poll_one()) ++ran;
-    if (ran == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
+    try {
+      while (ran < kRoundHandlers && ioc.poll_one()) ++ran;
+      if (ran == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
+    } catch (const std::exception& e) {
+      // The last line of defence: session handlers catch their own (with their cid); whatever
+      // still gets here is logged and the loop goes on serving everyone else.
+      log::error("io_exception").kv("what", e.what());
+    }
     posting.swap(round);
     for (auto& s : posting)
       net::post(s->ws_.get_executor(),
@@ -325,7 +357,9 @@ void WsSession::close_with(int code, std::string reason, Disconnect why) {
   closing_ = true;
   why_ = why;
   websocket::close_reason cr(static_cast<std::uint16_t>(code));
-  cr.reason = reason.substr(0, 120);  // a close frame's payload is at most 125 bytes
+  // A close frame's payload is at most 125 bytes: 2 for the code, the reason cut on a character
+  // boundary (a reason that is not valid UTF-8 fails the close, and the browser sees 1006).
+  cr.reason = std::string(p::utf8_prefix(reason, 123));
   ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
   close_timer_.expires_after(kCloseGrace);
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -375,6 +409,7 @@ const char* to_string(Disconnect d) {
     case Disconnect::Forbidden: return "forbidden";
     case Disconnect::SlowConsumer: return "slow_consumer";
     case Disconnect::Shutdown: return "shutdown";
+    case Disconnect::InternalError: return "internal_error";
     case Disconnect::kCount: break;
   }
   return "unknown";

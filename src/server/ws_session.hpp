@@ -35,7 +35,10 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   // `identity` was checked on the upgrade request; when refused the session accepts the
   // upgrade only to close with a typed code and reason, which browsers can read.
   WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity, std::string cid);
-  void run(http::request<http::string_body> req, std::string refusal, int refusal_code,
+  ~WsSession() override;
+  // `preread`: bytes read past the upgrade request (the client's first frames, if they came in
+  // the same segment); the WebSocket reads them before the socket.
+  void run(http::request<http::string_body> req, std::string preread, std::string refusal, int refusal_code,
            std::string subprotocol);
   void deliver(const Frame& frame) override;
   void shutdown();  // graceful close with GoingAway, from any thread
@@ -52,6 +55,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   void handle(std::string_view text);
   bool take_token();
   void reply(std::string frame);
+  void fail_internal(const char* what);  // a handler threw: log, count, close this connection
   void reply_error(const std::optional<std::int64_t>& id, protocol::Error code, std::string_view message);
   void flush();
   void drop_queued();
@@ -86,6 +90,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   bool finished_ = false;
   std::optional<Disconnect> why_;  // set when the server closes
   std::string refusal_;
+  std::string handshake_;          // the upgrade request, re-serialised, plus preread bytes
   int refusal_code_ = 0;
   double tokens_ = 0;              // rate limit bucket
   std::chrono::steady_clock::time_point refilled_;
