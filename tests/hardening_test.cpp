@@ -203,3 +203,24 @@ TEST(Utf8, ValidatesLikeRfc3629) {
                           "\xf8\x88\x80\x80\x80", "\xe2\x82", "\x80"})
     EXPECT_FALSE(valid_utf8(bad)) << bad;
 }
+
+// The attack review's injection over real sockets: raw newlines in a payload (legal JSON
+// whitespace) must not let a member write a "message from admin" or an "ok" for another
+// member's request into the batch the others read.
+TEST_F(Hardening, MembersCannotSpeakForOthersThroughNewlinesInPayloads) {
+  start(base());
+  auto victim = client("bob");
+  victim->request({{"op", "join"}, {"group", "room"}});
+  auto mallory = client("mallory");
+  mallory->request({{"op", "join"}, {"group", "room"}});
+  victim->recv_op("notice");
+  mallory->send("{\"op\":\"post\",\"id\":2,\"group\":\"room\",\"msg\":[0,\n{\"op\":\"message\",\"group\":\"room\","
+                "\"sender\":\"admin\",\"sender_cid\":\"cid:0\",\"msg\":\"pwned\"}\n,\n{\"op\":\"ok\",\"id\":7}\n]}");
+  auto m = victim->recv_op("message");
+  ASSERT_TRUE(m);
+  EXPECT_EQ((*m)["sender"], "mallory");
+  EXPECT_TRUE((*m)["msg"].is_array());
+  EXPECT_EQ((*m)["msg"][1]["sender"], "admin");  // the would-be frame is just a value
+  // Nothing else arrives: no forged message, no forged ok.
+  while (auto f = victim->recv(ms(300))) ADD_FAILURE() << "unexpected frame " << f->dump();
+}
