@@ -277,7 +277,7 @@ test('server restart: clients reconnect with fresh tokens, rejoin, and deliver w
   await waitForEvent(alice, { type: 'reconnect', message: 'Reconnecting to WebSocket server...1' });
   // Posted while the server is down: waits for the connection instead of getting lost.
   const pending = alice.evaluate(() => window.rt.postRealtime('sent while down', 'r1'));
-  server = await startServer({ port });  // a new process: new signing secret, so tokens must be fetched again
+  server = await startServer({ port });  // a new process (the dev secret is kept in .switchboard/dev-secret)
   try {
     expect(await pending).toEqual({ type: 'success', message: 'Message sent.' });
     for (const page of [alice, bob]) {

@@ -1,5 +1,6 @@
 // switchboard-server: the realtime relay. `switchboard-server --help` lists every option (each
 // also readable from an environment variable); docs/operations.md explains them.
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -42,17 +43,23 @@ std::string dev_secret(const std::string& path, std::string& why) {
     secret += "0123456789abcdef"[b >> 4];
     secret += "0123456789abcdef"[b & 15];
   }
+  // Written whole to a temporary file, then linked into place (link fails if the name exists):
+  // two servers starting at once in one folder end up sharing the first one's secret.
   std::error_code ec;
   if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-  if (fd < 0 || ::write(fd, secret.data(), secret.size()) != static_cast<ssize_t>(secret.size())) {
-    if (fd >= 0) ::close(fd);
-    why = "cannot write " + path;
-    return {};
-  }
-  ::fchmod(fd, 0600);
-  ::close(fd);
-  return secret;
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                 ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+  if (fd >= 0) ::close(fd);
+  bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
+  bool exists = !linked && errno == EEXIST;
+  ::unlink(tmp.c_str());
+  if (linked) return secret;
+  std::string theirs;
+  if (exists && sb::server::read_file(path, theirs) && theirs.size() >= 32) return theirs;
+  why = "cannot write " + path;
+  return {};
 }
 
 // Many connections need many descriptors: take the soft limit up to the hard one.
