@@ -116,8 +116,10 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     send(respond(), keep_alive);
   } catch (const std::exception& e) {
     ctx_.metrics.handler_errors.fetch_add(1, std::memory_order_relaxed);
-    log::error("handler_exception").kv("http", true).kv("what", e.what());
     beast::error_code ignored;
+    auto peer = stream_.socket().remote_endpoint(ignored);
+    log::error("handler_exception").kv("http", true).kv("peer", peer.address().to_string(ignored) + ":" +
+                                                               std::to_string(peer.port())).kv("what", e.what());
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
   }

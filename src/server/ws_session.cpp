@@ -60,6 +60,15 @@ void WsSession::run(http::request<http::string_body> req, std::string preread, s
 
 void WsSession::on_accept(beast::error_code ec) {
   if (ec) return;
+  try {
+    start_session();
+  } catch (const std::exception& e) {
+    fail_internal(e.what());
+    if (!reading_) read();  // the close handshake completes through the read loop
+  }
+}
+
+void WsSession::start_session() {
   opened_ = refilled_ = std::chrono::steady_clock::now();
   tokens_ = ctx_.config.rate_burst;
   {
@@ -98,6 +107,7 @@ void WsSession::on_accept(beast::error_code ec) {
 // Reads in pieces so that an oversized message can be dropped as it streams in, without
 // buffering it: the connection survives with a TOO_LARGE error.
 void WsSession::read() {
+  reading_ = true;
   std::size_t chunk = std::clamp<std::size_t>(ctx_.config.limits.max_frame_bytes + 1, 4096, 1024 * 1024);
   ws_.async_read_some(buffer_, chunk,
                       net::bind_allocator(net::recycling_allocator<void>(),

@@ -50,6 +50,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
 
  private:
   void on_accept(beast::error_code ec);
+  void start_session();  // after the upgrade: refusal, connection caps, attach, welcome
   void read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
@@ -85,6 +86,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   std::vector<Frame> inflight_;    // strand only
   std::vector<boost::asio::const_buffer> gather_;
   bool writing_ = false;
+  bool reading_ = false;           // the read loop has started
   bool closing_ = false;
   bool attached_ = false;
   bool finished_ = false;
