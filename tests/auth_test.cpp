@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -373,6 +374,9 @@ TEST_F(KeysTest, ServerClosesEveryRefusedTokenWith4001) {
   EXPECT_EQ(bystander.request({{"op", "post"}, {"group", "room"}, {"msg", 1}})["op"], "ok");
   EXPECT_TRUE(bystander.recv_op("message"));
   EXPECT_EQ(server.context().hub.connection_count(), 1u);
+  // The session counts its end after the client has seen the close: wait for it, bounded.
+  for (int i = 0; i < 500 && server.context().metrics.disconnects_of(Disconnect::Unauthorized) < cases.size(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server.context().metrics.disconnects_of(Disconnect::Unauthorized), cases.size());
 
   // ES256 server, token in the subprotocol header.
