@@ -26,22 +26,7 @@ std::int64_t now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string b64url(std::string_view in) {
-  static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(tbl[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(tbl[(buf << (6 - bits)) & 63]);
-  return out;
-}
+std::string b64url(std::string_view in) { return jwt::base64url_encode(in); }
 
 // A token assembled by hand: header and claims as given, signature as given (HS256 by default).
 std::string hand_token(const json& header, const json& claims, std::optional<std::string> sig = std::nullopt) {

@@ -242,11 +242,14 @@ bool origin_allowed(const Config& cfg, std::string_view origin_header, std::stri
   return false;
 }
 
-// A short text answer; for HEAD the same head with no body (its Content-Length still tells the
-// size a GET would get, and nothing follows that could desync a keep-alive connection).
-http::message_generator HttpSession::plain(const http::request<http::string_body>& req, http::status status,
-                                           std::string body, bool keep_alive, std::string_view type) {
-  http::response<http::string_body> res{status, req.version()};
+namespace {
+// One answer with its body, as GET gets it; for HEAD the same head with no body (its
+// Content-Length still tells the size a GET would get, and nothing follows that could desync a
+// keep-alive connection).
+template <class Body>
+http::message_generator answer(const http::request<http::string_body>& req, http::status status, bool keep_alive,
+                               std::string_view type, typename Body::value_type body) {
+  http::response<Body> res{status, req.version()};
   res.set(http::field::server, "switchboard");
   res.set(http::field::content_type, type);
   res.set(http::field::cache_control, "no-cache");
@@ -259,6 +262,12 @@ http::message_generator HttpSession::plain(const http::request<http::string_body
   res.body() = std::move(body);
   res.prepare_payload();
   return http::message_generator(std::move(res));
+}
+}  // namespace
+
+http::message_generator HttpSession::plain(const http::request<http::string_body>& req, http::status status,
+                                           std::string body, bool keep_alive, std::string_view type) {
+  return answer<http::string_body>(req, status, keep_alive, type, std::move(body));
 }
 
 http::message_generator HttpSession::respond() {
@@ -274,10 +283,8 @@ http::message_generator HttpSession::respond() {
   if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")
                                           : make(http::status::ok, "ok\n");
   if (path == "/metrics") {
-    if (!metrics_authorized(ctx_.config, req[http::field::authorization])) {
-      auto res = make(http::status::unauthorized, "A bearer token is required for /metrics.\n");
-      return res;
-    }
+    if (!metrics_authorized(ctx_.config, req[http::field::authorization]))
+      return make(http::status::unauthorized, "A bearer token is required for /metrics.\n");
     return make(http::status::ok, render_metrics(ctx_), "text/plain; version=0.0.4");
   }
   if (path == "/dev/token") {
@@ -297,19 +304,7 @@ http::message_generator HttpSession::respond() {
   beast::error_code ec;
   body.open(file->path.c_str(), beast::file_mode::scan, ec);
   if (ec) return make(http::status::not_found, "Not found.\n");
-  http::response<http::file_body> res{http::status::ok, req.version()};
-  res.set(http::field::server, "switchboard");
-  res.set(http::field::content_type, file->content_type);
-  res.set(http::field::cache_control, "no-cache");
-  res.keep_alive(keep);
-  if (req.method() == http::verb::head) {
-    http::response<http::empty_body> head{std::move(res.base())};
-    head.content_length(body.size());
-    return http::message_generator(std::move(head));
-  }
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return http::message_generator(std::move(res));
+  return answer<http::file_body>(req, http::status::ok, keep, file->content_type, std::move(body));
 }
 
 // Constant time in the token's bytes: the comparison does not stop at the first difference.
