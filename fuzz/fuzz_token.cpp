@@ -63,7 +63,11 @@ bool known_bypass(const std::string& token) {
   } catch (const std::exception&) {
     return false;
   }
-  return ec == jwt::VerificationErrc::TokenExpired || ec == jwt::VerificationErrc::ImmatureSignature;
+  // cpp-jwt's error categories live in an anonymous namespace of its headers, one object per
+  // translation unit: compare by name and value, not by category address.
+  using E = jwt::VerificationErrc;
+  return std::string_view(ec.category().name()) == "verification" &&
+         (ec.value() == static_cast<int>(E::TokenExpired) || ec.value() == static_cast<int>(E::ImmatureSignature));
 }
 #endif
 
