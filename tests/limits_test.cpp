@@ -356,6 +356,26 @@ TEST(Origins, Rules) {
   EXPECT_TRUE(origin_allowed(cfg, "https://anything.test", "api.example.com"));
 }
 
+TEST(Subprotocols, TokenAndSwitchboardAreReadFromTheList) {
+  std::string token = "from-query", sub;
+  token_from_subprotocols("switchboard, token.abc.def.ghi", token, sub);
+  EXPECT_EQ(token, "abc.def.ghi");
+  EXPECT_EQ(sub, "switchboard");
+
+  token = "from-query", sub.clear();
+  token_from_subprotocols("chat,  token.first ,token.second  ", token, sub);
+  EXPECT_EQ(token, "second");  // the last token. item wins, spaces trimmed
+  EXPECT_EQ(sub, "");
+
+  token = "from-query", sub.clear();
+  token_from_subprotocols("Switchboard, Token.x, switchboard2,,", token, sub);
+  EXPECT_EQ(token, "from-query");  // matching is case-sensitive and exact
+  EXPECT_EQ(sub, "");
+
+  token_from_subprotocols("token.", token, sub);
+  EXPECT_EQ(token, "");  // an empty token item still replaces the query's
+}
+
 TEST_F(LimitsTest, RefusedOriginsAreClosedWith4003) {
   auto cfg = base();
   cfg.allowed_origins = {"https://app.example.com"};

@@ -252,3 +252,17 @@ TEST(Protocol, TheReviewedInjectionIsJustAnArray) {
   EXPECT_EQ(ops, (std::vector<std::string>{"message", "ok"}));
   EXPECT_EQ(senders[0], "mallory");
 }
+
+// Found by fuzz_request: the post/private fast path must accept nothing the JSON grammar refuses.
+TEST(Protocol, TheFastPathAcceptsOnlyJson) {
+  for (std::string bad : {R"({"op":"post","id":02,"group":"g","msg":1})", R"({"op":"post","id":-01,"group":"g","msg":1})",
+                          R"({"op":"post","id":1"group":"g","msg":1})", "{\"op\":\"post\",\"id\":1,\"group\":\"caf\xff\",\"msg\":1}",
+                          "{\"op\":\"private\",\"id\":1,\"user\":\"\xed\xa0\x80\",\"msg\":1}"}) {
+    Request r;
+    RequestError e;
+    EXPECT_FALSE(parse_request(bad, Limits{}, r, e)) << bad;
+    EXPECT_FALSE(nlohmann::json::accept(bad)) << bad;
+  }
+  EXPECT_EQ(parse_ok(R"({"op":"post","id":0,"group":"g","msg":1})").id, 0);
+  EXPECT_EQ(parse_ok(R"({"op":"post","id":-10,"group":"g","msg":1})").id, -10);
+}

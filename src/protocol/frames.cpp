@@ -77,7 +77,8 @@ namespace {
 // Reads `"key":"value"` at `pos` (after an optional comma) when the value has no escapes; the
 // fast path for the envelopes of message frames, which the server writes in a fixed order.
 bool take_plain_field(std::string_view text, std::size_t& pos, std::string_view key, std::string& out) {
-  if (pos < text.size() && text[pos] == ',') ++pos;
+  if (pos >= text.size() || text[pos] != ',') return false;
+  ++pos;
   if (pos + key.size() + 4 > text.size()) return false;
   if (text.compare(pos, 1, "\"") != 0 || text.compare(pos + 1, key.size(), key) != 0 ||
       text.compare(pos + 1 + key.size(), 3, "\":\"") != 0)
@@ -220,6 +221,9 @@ bool parse_message_request_fast(std::string_view text, const Limits& limits, Req
   std::int64_t id = 0;
   auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), id);
   if (ec != std::errc() || end == text.data() + pos) return false;
+  // JSON has no leading zeros ("02", "-01"): such ids go to the full parse, which refuses them.
+  std::size_t digits = pos + (text[pos] == '-');
+  if (text[digits] == '0' && end - text.data() > static_cast<std::ptrdiff_t>(digits + 1)) return false;
   pos = static_cast<std::size_t>(end - text.data());
   std::string name;
   if (!take_plain_field(text, pos, post ? "group" : "user", name) || !valid_name(name, limits.max_name_bytes))

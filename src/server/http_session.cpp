@@ -69,6 +69,18 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
+void token_from_subprotocols(std::string_view protos, std::string& token, std::string& subprotocol) {
+  while (!protos.empty()) {
+    auto comma = protos.find(',');
+    auto item = protos.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.substr(0, 6) == "token.") token.assign(item.substr(6));
+    else if (item == "switchboard") subprotocol = "switchboard";
+    protos = comma == std::string_view::npos ? std::string_view() : protos.substr(comma + 1);
+  }
+}
+
 std::string new_cid(ServerContext& ctx) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t n = rng() ^ (ctx.next_conn.fetch_add(1) * 0x9E3779B97F4A7C15ull);
@@ -169,16 +181,7 @@ void HttpSession::upgrade() {
   }
   std::string token = query_param(target, "token");
   std::string subprotocol;
-  std::string_view protos = req[http::field::sec_websocket_protocol];
-  while (!protos.empty()) {
-    auto comma = protos.find(',');
-    auto item = protos.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.substr(0, 6) == "token.") token.assign(item.substr(6));
-    else if (item == "switchboard") subprotocol = "switchboard";
-    protos = comma == std::string_view::npos ? std::string_view() : protos.substr(comma + 1);
-  }
+  token_from_subprotocols(req[http::field::sec_websocket_protocol], token, subprotocol);
   // Origin first (a refused origin learns nothing about tokens), then the token. Both refusals
   // complete the upgrade and close with a code and reason a browser can read.
   std::string refusal;

@@ -48,4 +48,9 @@ bool metrics_authorized(const Config& cfg, std::string_view authorization);
 // Value of one query parameter, percent-decoded; empty when absent.
 std::string query_param(std::string_view target, std::string_view name);
 
+// Reads a Sec-WebSocket-Protocol header ("switchboard, token.<jwt>"): each comma-separated item,
+// trimmed of spaces, "token.<jwt>" sets `token` (the last one wins) and "switchboard" sets
+// `subprotocol` to "switchboard". Leaves both as they are when the header offers neither.
+void token_from_subprotocols(std::string_view header, std::string& token, std::string& subprotocol);
+
 }  // namespace sb::server

@@ -1,0 +1,55 @@
+// The server's request parser (protocol::parse_request) on arbitrary bytes, default Limits: no
+// crash or UB, a refusal always says why, and what it accepts has the shape the server relies on
+// (valid names, a payload that is one JSON value).
+#include <nlohmann/json.hpp>
+
+#include "fuzz_check.hpp"
+#include "protocol/frames.hpp"
+
+using namespace sb::protocol;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = sb::fuzz::bytes(data, size);
+  const Limits limits;
+  Request req;
+  RequestError err;
+  if (!parse_request(text, limits, req, err)) {
+    SB_FUZZ_CHECK(!err.message.empty(), "a refused frame gets an error message");
+    SB_FUZZ_CHECK(text.size() <= limits.max_frame_bytes || err.code == Error::TooLarge,
+                  "an oversized frame is refused as TOO_LARGE");
+    return 0;
+  }
+  SB_FUZZ_CHECK(text.size() <= limits.max_frame_bytes, "no frame over max_frame_bytes is accepted");
+  auto name_ok = [&](const std::string& s) { return valid_name(s, limits.max_name_bytes); };
+  switch (req.op) {
+    case Op::Join:
+      SB_FUZZ_CHECK(!req.group || name_ok(*req.group), "join: a valid group or none");
+      break;
+    case Op::Post:
+    case Op::Users:
+      SB_FUZZ_CHECK(req.group && name_ok(*req.group), "post/users: a valid group");
+      break;
+    case Op::Private:
+      SB_FUZZ_CHECK(name_ok(req.user), "private: a valid user id");
+      break;
+    case Op::Rtc:
+      SB_FUZZ_CHECK(name_ok(req.cid), "rtc: a valid cid");
+      SB_FUZZ_CHECK(nlohmann::json::parse(req.payload, nullptr, false).is_object(), "rtc: msg is an object");
+      break;
+    case Op::Groups:
+    case Op::Ping:
+      break;
+  }
+  if (req.op == Op::Post || req.op == Op::Private) {
+    // The server splices this text into every recipient's frame as it is.
+    SB_FUZZ_CHECK(nlohmann::json::accept(req.payload), "post/private: the payload is one JSON value");
+    // Batched server messages are split on '\n' (docs/protocol.md): a raw newline in a payload
+    // would cut a frame in two at every recipient.
+    SB_FUZZ_CHECK(req.payload.find_first_of("\r\n") == std::string::npos,
+                  "post/private: the kept payload holds no raw CR or LF");
+  }
+  // Every frame is one JSON object (docs/protocol.md); limits.hpp's valid_name counts on the JSON
+  // parser having checked the names' UTF-8. The fast path for post/private must not be laxer.
+  SB_FUZZ_CHECK(nlohmann::json::accept(text), "an accepted frame is valid JSON");
+  return 0;
+}
