@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "log.hpp"
+#include "queries.hpp"
 #include "server.hpp"
 
 namespace {
@@ -85,6 +86,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections-per-user", cfg.max_connections_per_user,
                  "Connections one user may hold (0: unlimited; close 4003); a token's max_connections lowers it")
       ->envname("SWITCHBOARD_MAX_CONNECTIONS_PER_USER")->group(lim);
+  app.add_option("--max-reply-bytes", cfg.max_reply_bytes,
+                 "Largest users/groups reply; a page stops early (endOfList false, startKey continues)")
+      ->envname("SWITCHBOARD_MAX_REPLY_BYTES")->group(lim)
+      ->check(CLI::Range(sb::server::kMinReplyBytes, std::size_t{16} << 20));
+  app.add_option("--max-query-scan", cfg.max_query_scan,
+                 "Index entries one users/groups request may examine before it returns a partial page")
+      ->envname("SWITCHBOARD_MAX_QUERY_SCAN")->group(lim)->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
 
   std::string gen_user;
   int gen_ttl = 3600;

@@ -174,23 +174,15 @@ void WsSession::handle(std::string_view text) {
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
     case p::Op::Rtc: r = ctx_.hub.relay_rtc(*this, req.cid, req.payload); break;
-    case p::Op::Users: {
-      auto members = ctx_.hub.members(*req.group);
-      std::vector<Member> list;
-      if (members)
-        for (auto& [u, c] : *members) list.push_back(Member{u, c});
-      nlohmann::json data;
-      r = query_users(req.body, std::move(list), ctx_.config.limits, data);
-      if (r.ok) return reply(p::ok_frame(req.id, data));
-      break;
-    }
+    case p::Op::Users:
     case p::Op::Groups: {
-      std::vector<GroupInfo> list;
-      for (auto& [g, n] : ctx_.hub.groups()) list.push_back(GroupInfo{g, n});
+      QueryLimits limits{ctx_.config.max_reply_bytes, ctx_.config.max_query_scan};
       nlohmann::json data;
-      r = query_groups(req.body, std::move(list), ctx_.config.limits, data);
-      if (r.ok) return reply(p::ok_frame(req.id, data));
-      break;
+      r = req.op == p::Op::Users
+              ? query_users(req.body, *req.group, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data)
+              : query_groups(req.body, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data);
+      if (!r.ok) break;
+      return reply(p::ok_frame(req.id, data));
     }
   }
   if (r.ok) reply(p::ok_frame(req.id));
