@@ -20,7 +20,7 @@ test.describe('connectRealtime', () => {
     expect(r.same).toBe(true);
     expect(r.open).toBe(true);
     expect(r.state).toBe('open');
-    expect(r.cid).toMatch(/^cid:[0-9a-f]{16}$/);
+    expect(r.cid).toMatch(/^cid:[0-9a-f]{32}$/);
     expect(r.events).toEqual([{ type: 'success', message: 'Connected to WebSocket server.' }]);
     expect(sockets).toHaveLength(1);
   });

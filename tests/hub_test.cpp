@@ -164,12 +164,15 @@ TEST(Hub, GroupsAndMembersComeFromPresence) {
   auto b = peer(hub, "bob", "cid:b");
   hub.join(*a, "x");
   hub.join(*b, "x");
-  auto g = hub.groups();
+  auto g = hub.presence().groups_by_name({}, 10);
   ASSERT_EQ(g.size(), 1u);
-  EXPECT_EQ(g[0], (std::pair<std::string, std::size_t>{"x", 2}));
-  EXPECT_EQ(hub.members("x")->size(), 2u);
-  EXPECT_FALSE(hub.members("y"));
+  EXPECT_EQ(g[0].name, "x");
+  EXPECT_EQ(g[0].count, 2u);
+  EXPECT_EQ(hub.presence().groups_by_count({}, 10).size(), 1u);
+  EXPECT_EQ(hub.presence().members("x", {}, 10).size(), 2u);
+  EXPECT_TRUE(hub.presence().members("y", {}, 10).empty());
   hub.detach(*a);
   hub.detach(*b);
-  EXPECT_TRUE(hub.groups().empty());
+  EXPECT_TRUE(hub.presence().groups_by_name({}, 10).empty());
+  EXPECT_TRUE(hub.presence().groups_by_count({}, 10).empty());
 }

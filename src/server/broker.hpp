@@ -3,13 +3,17 @@
 // to every node (this one included) and a PresenceManager for the cluster-wide view of who is
 // where. The in-memory implementations below serve one node; a Redis-backed pair (PUBLISH /
 // SUBSCRIBE for the broker, hashes with expiring entries for presence) can replace them without
-// touching sessions or the protocol. docs/scaling.md describes the contract.
+// touching sessions or the protocol. docs/operations.md (Scaling out) describes the contract.
 #pragma once
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -51,6 +55,36 @@ class Broker {
   virtual void publish(const Publication& pub) = 0;
 };
 
+// Keys of the ordered indexes presence keeps for the users and groups queries. Strings compare
+// bytewise (UTF-8 in code point order), tuples field by field.
+struct MemberKey {  // a group's connections, by (user, cid)
+  std::string user, cid;
+};
+struct CountKey {  // groups by (connections, name)
+  std::size_t count = 0;
+  std::string name;
+};
+struct GroupEntry {
+  std::string name;
+  std::size_t count = 0;  // connections in the group
+};
+inline bool operator<(const MemberKey& a, const MemberKey& b) { return std::tie(a.user, a.cid) < std::tie(b.user, b.cid); }
+inline bool operator==(const MemberKey& a, const MemberKey& b) { return a.user == b.user && a.cid == b.cid; }
+inline bool operator<(const CountKey& a, const CountKey& b) { return std::tie(a.count, a.name) < std::tie(b.count, b.name); }
+inline bool operator==(const CountKey& a, const CountKey& b) { return a.count == b.count && a.name == b.name; }
+
+template <class K>
+struct Bound {
+  K key;
+  bool inclusive = true;
+};
+// A slice of an index: the keys between lo and hi (absent: unbounded), read upwards or downwards.
+template <class K>
+struct KeyRange {
+  std::optional<Bound<K>> lo, hi;
+  bool ascending = true;
+};
+
 // Cluster-wide presence: connections per user, members per group. Every call is atomic; counts
 // returned are after the change, so exactly one caller sees a user's first join or last leave.
 class PresenceManager {
@@ -65,10 +99,19 @@ class PresenceManager {
   // Returns how many connections of `user` are in `group` after the change.
   virtual std::size_t join(const std::string& group, const std::string& user, const std::string& cid) = 0;
   virtual std::size_t leave(const std::string& group, const std::string& user, const std::string& cid) = 0;
-  // (user, cid) of every connection in the group; nullopt when the group does not exist.
-  virtual std::optional<std::vector<std::pair<std::string, std::string>>> members(const std::string& group) const = 0;
-  // (group, connections) of every group.
-  virtual std::vector<std::pair<std::string, std::size_t>> groups() const = 0;
+
+  // Ordered reads for the queries (queries.hpp pages over them): at most `n` entries of `range`
+  // in its direction, each call O(log N + n), never a whole snapshot. A Redis implementation
+  // answers them with one sorted set per index (ZRANGEBYLEX / ZREVRANGEBYLEX ... LIMIT 0 n over
+  // members encoded so that byte order is key order, e.g. user "\0" cid, or a zero-padded count
+  // followed by the name).
+  // A group's connections ordered by (user, cid); empty when the group does not exist.
+  virtual std::vector<MemberKey> members(const std::string& group, const KeyRange<MemberKey>& range,
+                                         std::size_t n) const = 0;
+  // Groups ordered by name.
+  virtual std::vector<GroupEntry> groups_by_name(const KeyRange<std::string>& range, std::size_t n) const = 0;
+  // Groups ordered by (connections, name).
+  virtual std::vector<GroupEntry> groups_by_count(const KeyRange<CountKey>& range, std::size_t n) const = 0;
 };
 
 // ---- in-memory implementations (one node) ---------------------------------------------------
@@ -84,6 +127,8 @@ class MemoryBroker final : public Broker {
   BrokerSink* sink_ = nullptr;
 };
 
+// Presence in a few ordered containers under one mutex. A join or leave costs O(log N) (the
+// group's member set and the count index), a paged read O(log N + n).
 class MemoryPresence final : public PresenceManager {
  public:
   bool add_connection(const std::string& user, const std::string& cid, std::size_t max_per_user) override;
@@ -92,18 +137,22 @@ class MemoryPresence final : public PresenceManager {
   bool connection_exists(const std::string& cid) const override;
   std::size_t join(const std::string& group, const std::string& user, const std::string& cid) override;
   std::size_t leave(const std::string& group, const std::string& user, const std::string& cid) override;
-  std::optional<std::vector<std::pair<std::string, std::string>>> members(const std::string& group) const override;
-  std::vector<std::pair<std::string, std::size_t>> groups() const override;
+  std::vector<MemberKey> members(const std::string& group, const KeyRange<MemberKey>& range,
+                                 std::size_t n) const override;
+  std::vector<GroupEntry> groups_by_name(const KeyRange<std::string>& range, std::size_t n) const override;
+  std::vector<GroupEntry> groups_by_count(const KeyRange<CountKey>& range, std::size_t n) const override;
 
  private:
   struct Group {
-    std::unordered_map<std::string, std::string> members;  // cid -> user
-    std::unordered_map<std::string, std::size_t> per_user;
+    std::set<MemberKey> members;                            // by (user, cid)
+    std::unordered_map<std::string, std::size_t> per_user;  // user -> connections here
   };
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::size_t> users_;     // user -> connections
-  std::unordered_map<std::string, std::string> conns_;     // cid -> user
-  std::unordered_map<std::string, Group> groups_;
+  std::unordered_map<std::string, std::size_t> users_;  // user -> connections
+  std::unordered_map<std::string, std::string> conns_;  // cid -> user
+  std::map<std::string, Group> groups_;                 // by name
+  // (connections, name) of every group; the names point into groups_' keys, which are stable.
+  std::set<std::pair<std::size_t, std::string_view>> by_count_;
 };
 
 }  // namespace sb::server

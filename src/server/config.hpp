@@ -40,6 +40,11 @@ struct Config {
   std::size_t max_connections_per_user = 32;  // 0: unlimited; a token's max_connections lowers it
   std::size_t max_connections = 10000;        // WebSocket sessions in all; then 503 before the upgrade (0: no cap)
   std::string metrics_token;         // when set, GET /metrics needs "Authorization: Bearer <it>"
+  // Queries (users, groups): what one reply and one connection's replies may cost.
+  std::size_t max_reply_bytes = 64 * 1024;    // one reply at most; a page stops early (min 4096)
+  double reply_rate_bytes = 256 * 1024;       // per-connection query-reply bytes per second; 0: unlimited
+  double reply_burst_bytes = 1024 * 1024;     // bucket size
+  std::size_t max_query_scan = 4096;          // index entries one query may examine
   // Origins allowed to open a WebSocket. Empty: the same origin as the Host header (and, with
   // dev_login, any http(s)://localhost / 127.0.0.1 / [::1] origin). "*" allows every origin;
   // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.

@@ -1,8 +1,9 @@
 #include "http_session.hpp"
 
-#include <random>
+#include <stdexcept>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/websocket.hpp>
@@ -81,12 +82,17 @@ void token_from_subprotocols(std::string_view protos, std::string& token, std::s
   }
 }
 
-std::string new_cid(ServerContext& ctx) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t n = rng() ^ (ctx.next_conn.fetch_add(1) * 0x9E3779B97F4A7C15ull);
+// 128 bits from OpenSSL's CSPRNG: a cid is a capability (rtc reaches whoever holds it), so it
+// must not be predictable from the cids a client has seen.
+std::string new_cid(ServerContext&) {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
   static constexpr char hex[] = "0123456789abcdef";
   std::string cid = "cid:";
-  for (int i = 60; i >= 0; i -= 4) cid.push_back(hex[(n >> i) & 15]);
+  for (unsigned char b : bytes) {
+    cid.push_back(hex[b >> 4]);
+    cid.push_back(hex[b & 15]);
+  }
   return cid;
 }
 

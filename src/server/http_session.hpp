@@ -36,7 +36,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
 };
 
-// "cid:" followed by 16 hex digits, unique per process and hard to guess.
+// "cid:" followed by 32 hex digits: 128 random bits (RAND_bytes), unguessable.
 std::string new_cid(ServerContext& ctx);
 
 // Whether a WebSocket upgrade with this Origin header may proceed (Config::allowed_origins).

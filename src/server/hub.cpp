@@ -193,12 +193,6 @@ void Hub::on_publication(const Publication& pub) {
   }
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> Hub::members(const std::string& group) const {
-  return presence_->members(group);
-}
-
-std::vector<std::pair<std::string, std::size_t>> Hub::groups() const { return presence_->groups(); }
-
 std::optional<std::string> Hub::group_of(Peer& peer) const {
   std::shared_lock lock(mu_);
   auto it = conns_.find(&peer);

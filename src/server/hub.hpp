@@ -65,9 +65,8 @@ class Hub : private BrokerSink {
   // Relays WebRTC signalling to one connection, addressed by its cid.
   HubResult relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json);
 
-  // Snapshots for the users/groups queries (queries.hpp), cluster-wide. Empty optional: no such group.
-  std::optional<std::vector<std::pair<std::string, std::string>>> members(const std::string& group) const;
-  std::vector<std::pair<std::string, std::size_t>> groups() const;
+  // The cluster-wide view the users/groups queries page over (queries.hpp).
+  const PresenceManager& presence() const { return *presence_; }
   std::optional<std::string> group_of(Peer& peer) const;
 
   // This node's connections, users and groups.

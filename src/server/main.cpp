@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "log.hpp"
+#include "queries.hpp"
 #include "server.hpp"
 
 namespace {
@@ -148,6 +149,19 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections-per-user", cfg.max_connections_per_user,
                  "Connections one user may hold (0: unlimited; close 4003); a token's max_connections lowers it")
       ->envname("SWITCHBOARD_MAX_CONNECTIONS_PER_USER")->group(lim);
+  app.add_option("--max-reply-bytes", cfg.max_reply_bytes,
+                 "Largest users/groups reply; a page stops early (endOfList false, startKey continues)")
+      ->envname("SWITCHBOARD_MAX_REPLY_BYTES")->group(lim)
+      ->check(CLI::Range(sb::server::kMinReplyBytes, std::size_t{16} << 20));
+  app.add_option("--reply-rate-bytes", cfg.reply_rate_bytes,
+                 "Query reply bytes per second per connection, on average (0: unlimited; then RATE_LIMITED)")
+      ->envname("SWITCHBOARD_REPLY_RATE_BYTES")->group(lim)->check(CLI::NonNegativeNumber);
+  app.add_option("--reply-burst-bytes", cfg.reply_burst_bytes,
+                 "Query reply bytes a connection may get at once before --reply-rate-bytes applies")
+      ->envname("SWITCHBOARD_REPLY_BURST_BYTES")->group(lim)->check(CLI::PositiveNumber)->default_str("1048576");
+  app.add_option("--max-query-scan", cfg.max_query_scan,
+                 "Index entries one users/groups request may examine before it returns a partial page")
+      ->envname("SWITCHBOARD_MAX_QUERY_SCAN")->group(lim)->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
 
   std::string gen_user;
   int gen_ttl = 3600;
@@ -166,6 +180,9 @@ int main(int argc, char** argv) {
   cfg.jwt.require_exp = !allow_no_exp;
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
+  if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)
+    sb::server::log::warn("config").kv("problem",
+        "--reply-burst-bytes + --max-reply-bytes exceed --max-buffered-bytes: a burst of queries can get its asker cut off");
 
   if (!public_key_file.empty() && !sb::server::read_file(public_key_file, cfg.jwt.public_key)) {
     std::cerr << "cannot read --jwt-public-key " << public_key_file << "\n";

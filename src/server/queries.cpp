@@ -1,8 +1,10 @@
 #include "queries.hpp"
 
-#include <algorithm>
-#include <functional>
-#include <optional>
+#include <cmath>
+#include <limits>
+
+#include "auth.hpp"
+#include "page_walk.hpp"
 
 namespace sb::server {
 
@@ -11,11 +13,12 @@ using nlohmann::json;
 
 namespace {
 HubResult bad(std::string m) { return HubResult::fail(p::Error::InvalidParameter, std::move(m)); }
+const char* const kBadStart = "\"start\" must be a startKey returned by an earlier page.";
 
 struct Paging {
   int limit = kDefaultPageLimit;
   bool ascending = true;
-  json start;  // null: from the beginning
+  const json* start = nullptr;  // null: from the beginning
 };
 
 HubResult read_paging(const json& r, Paging& out) {
@@ -29,54 +32,37 @@ HubResult read_paging(const json& r, Paging& out) {
     out.ascending = it->get<bool>();
   }
   if (auto it = r.find("start"); it != r.end() && !it->is_null()) {
-    if (!it->is_object()) return bad("\"start\" must be a startKey returned by an earlier page.");
-    out.start = *it;
+    if (!it->is_object()) return bad(kBadStart);
+    out.start = &*it;
   }
   return {};
 }
 
-// Sorts by `less`, skips past the start key, and cuts one page. Items compare through their key
-// object so that a start key from a previous page positions the next one exactly, even when the
-// item it named has gone since.
-template <class T>
-json page(std::vector<T>& items, const Paging& pg, const std::function<json(const T&)>& key,
-          const std::function<bool(const json&, const json&)>& key_less,
-          const std::function<json(const T&)>& render) {
-  auto before = [&](const json& a, const json& b) { return pg.ascending ? key_less(a, b) : key_less(b, a); };
-  std::vector<std::pair<json, const T*>> keyed;
-  keyed.reserve(items.size());
-  for (auto& it : items) keyed.emplace_back(key(it), &it);
-  std::sort(keyed.begin(), keyed.end(), [&](auto& a, auto& b) { return before(a.first, b.first); });
-  auto first = keyed.begin();
-  if (!pg.start.is_null())
-    first = std::upper_bound(keyed.begin(), keyed.end(), pg.start,
-                             [&](const json& s, const auto& e) { return before(s, e.first); });
-  json list = json::array();
-  auto it = first;
-  for (; it != keyed.end() && static_cast<int>(list.size()) < pg.limit; ++it) list.push_back(render(*it->second));
-  bool end = it == keyed.end();
+// A string field of a start key, or nullptr.
+const std::string* start_string(const json& start, const char* field) {
+  auto it = start.find(field);
+  return it != start.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// What a page may hold. The reply is {"op":"ok","id":<id>,"data":{"endOfList":..,"list":[<items>],
+// "startKey":<key>}}: the items get what the envelope (at most 96 bytes with a 20-digit id) and
+// the largest possible startKey (two names, each escaped to at most twice its bytes) leave.
+PageLimits page_limits(const Paging& pg, const p::Limits& limits, const QueryLimits& q) {
+  std::size_t reserve = 96 + 4 * limits.max_name_bytes + 128;
+  PageLimits lim;
+  lim.limit = static_cast<std::size_t>(pg.limit);
+  lim.max_bytes = q.max_reply_bytes > reserve ? q.max_reply_bytes - reserve : 0;
+  lim.max_scan = std::max<std::size_t>(q.max_scan, 1);
+  return lim;
+}
+
+template <class K>
+json page_data(Page<K>& page, const std::function<json(const K&)>& render_key) {
   json data;
-  data["list"] = std::move(list);
-  data["endOfList"] = end;
-  data["startKey"] = end ? json("end") : std::prev(it)->first;
+  data["list"] = std::move(page.items);
+  data["endOfList"] = page.end;
+  data["startKey"] = page.end || !page.resume ? json("end") : render_key(*page.resume);
   return data;
-}
-
-// Compares two JSON scalars of one type (strings or numbers).
-bool scalar_less(const json& a, const json& b) {
-  if (a.is_number() && b.is_number()) return a.get<double>() < b.get<double>();
-  if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() < b.get_ref<const std::string&>();
-  return a.type() < b.type();
-}
-
-bool fields_less(const json& a, const json& b, std::initializer_list<const char*> fields) {
-  for (const char* f : fields) {
-    const json& x = a.contains(f) ? a[f] : json();
-    const json& y = b.contains(f) ? b[f] : json();
-    if (scalar_less(x, y)) return true;
-    if (scalar_less(y, x)) return false;
-  }
-  return false;
 }
 
 std::optional<std::string> normalise_condition(const std::string& c) {
@@ -89,37 +75,122 @@ std::optional<std::string> normalise_condition(const std::string& c) {
   return std::nullopt;
 }
 
-bool holds(const json& x, const std::string& cond, const json& v) {
-  bool lt = scalar_less(x, v), gt = scalar_less(v, x);
-  if (cond == ">") return gt;
-  if (cond == ">=") return !lt;
-  if (cond == "<") return lt;
-  if (cond == "<=") return !gt;
-  if (cond == "!=") return lt || gt;
-  return !lt && !gt;
+// The condition on names as ranges of the name index, in ascending order.
+std::vector<KeyRange<std::string>> name_ranges(const std::string& cond, const std::string& v,
+                                               const std::optional<std::string>& range) {
+  using B = Bound<std::string>;
+  KeyRange<std::string> r;
+  if (range) {
+    r.lo = B{v, true};
+    r.hi = B{*range, true};
+  } else if (cond == ">") r.lo = B{v, false};
+  else if (cond == ">=") r.lo = B{v, true};
+  else if (cond == "<") r.hi = B{v, false};
+  else if (cond == "<=") r.hi = B{v, true};
+  else if (cond == "=") r.lo = r.hi = B{v, true};
+  else {  // "!="
+    KeyRange<std::string> above;
+    r.hi = B{v, false};
+    above.lo = B{v, false};
+    return {r, above};
+  }
+  if (range_empty(r)) return {};
+  return {r};
+}
+
+// Counts x with lo <= x <= hi (integers, as long double so that every size_t is exact) as a
+// range of the (count, name) index; nullopt when no count fits.
+std::optional<KeyRange<CountKey>> count_span(long double lo, long double hi) {
+  const long double top = static_cast<long double>(std::numeric_limits<std::size_t>::max());
+  lo = std::max(lo, 0.0L);
+  if (hi < lo || lo > top) return std::nullopt;
+  KeyRange<CountKey> r;
+  if (lo > 0) r.lo = Bound<CountKey>{CountKey{static_cast<std::size_t>(lo), ""}, true};
+  if (hi < top) r.hi = Bound<CountKey>{CountKey{static_cast<std::size_t>(hi) + 1, ""}, false};
+  return r;
+}
+
+long double number(const json& v) {
+  if (v.is_number_unsigned()) return static_cast<long double>(v.get<std::uint64_t>());
+  if (v.is_number_integer()) return static_cast<long double>(v.get<std::int64_t>());
+  return static_cast<long double>(v.get<double>());
+}
+
+// The condition on counts as ranges of the count index, in ascending order. Counts are whole
+// numbers, so `> 2.5` is `>= 3` and `= 2.5` matches nothing.
+std::vector<KeyRange<CountKey>> count_ranges(const std::string& cond, const json& value, const json* range) {
+  const long double inf = std::numeric_limits<long double>::infinity();
+  const long double v = number(value);
+  const bool whole = std::floor(v) == v;
+  std::vector<std::optional<KeyRange<CountKey>>> spans;
+  if (range) spans = {count_span(std::ceil(v), std::floor(number(*range)))};
+  else if (cond == ">") spans = {count_span(std::floor(v) + 1, inf)};
+  else if (cond == ">=") spans = {count_span(std::ceil(v), inf)};
+  else if (cond == "<") spans = {count_span(-inf, std::ceil(v) - 1)};
+  else if (cond == "<=") spans = {count_span(-inf, std::floor(v))};
+  else if (cond == "=") spans = {whole ? count_span(v, v) : std::nullopt};
+  else spans = whole ? decltype(spans){count_span(-inf, v - 1), count_span(v + 1, inf)}  // "!="
+                     : decltype(spans){count_span(-inf, inf)};
+  std::vector<KeyRange<CountKey>> out;
+  for (auto& s : spans)
+    if (s) out.push_back(*s);
+  return out;
 }
 }  // namespace
 
-HubResult query_users(const json& r, std::vector<Member> members, const p::Limits& limits, json& data) {
+KeyRange<std::string> claim_range(const std::string& pattern) {
+  KeyRange<std::string> r;
+  if (pattern.empty() || pattern.back() != '*') {
+    r.lo = r.hi = Bound<std::string>{pattern, true};
+    return r;
+  }
+  std::string prefix = pattern.substr(0, pattern.size() - 1);
+  if (prefix.empty()) return r;  // "*"
+  r.lo = Bound<std::string>{prefix, true};
+  // Above every name starting with the prefix: the prefix with its last byte that is not 0xff
+  // raised by one (what follows that byte dropped); none when every byte is 0xff.
+  std::string next = prefix;
+  while (!next.empty() && static_cast<unsigned char>(next.back()) == 0xff) next.pop_back();
+  if (!next.empty()) {
+    next.back() = static_cast<char>(static_cast<unsigned char>(next.back()) + 1);
+    r.hi = Bound<std::string>{next, false};
+  }
+  return r;
+}
+
+HubResult query_users(const json& r, const std::string& group, const PresenceManager& presence,
+                      const GroupScope& scope, const p::Limits& limits, const QueryLimits& q, json& data) {
   Paging pg;
   if (auto e = read_paging(r, pg); !e.ok) return e;
-  std::optional<std::string> user;
+  KeyRange<MemberKey> range;
   if (auto it = r.find("user_id"); it != r.end() && !it->is_null()) {
     if (!it->is_string() || !p::valid_name(it->get_ref<const std::string&>(), limits.max_name_bytes))
       return bad("\"user_id\" must be a valid user id.");
-    user = it->get<std::string>();
+    // Every (user, cid) of this user: from (user, "") up to, not including, (user + "\0", "").
+    const auto& user = it->get_ref<const std::string&>();
+    range.lo = Bound<MemberKey>{MemberKey{user, ""}, true};
+    range.hi = Bound<MemberKey>{MemberKey{user + '\0', ""}, false};
   }
-  if (user)
-    members.erase(std::remove_if(members.begin(), members.end(), [&](const Member& m) { return m.user_id != *user; }),
-                  members.end());
-  data = page<Member>(
-      members, pg, [](const Member& m) { return json{{"user_id", m.user_id}, {"cid", m.cid}}; },
-      [](const json& a, const json& b) { return fields_less(a, b, {"user_id", "cid"}); },
-      [](const Member& m) { return json{{"user_id", m.user_id}, {"cid", m.cid}}; });
+  std::optional<MemberKey> after;
+  if (pg.start) {
+    auto* u = start_string(*pg.start, "user_id");
+    auto* c = start_string(*pg.start, "cid");
+    if (!u || !c) return bad(kBadStart);
+    after = MemberKey{*u, *c};
+  }
+  if (scope && !Authenticator::group_allowed(*scope, group))
+    return HubResult::fail(p::Error::Forbidden, "This token does not allow group \"" + group + "\".");
+  IndexReader<MemberKey, MemberKey> index;
+  index.fetch = [&](const KeyRange<MemberKey>& rg, std::size_t n) { return presence.members(group, rg, n); };
+  index.key = [](const MemberKey& m) { return m; };
+  index.render = [](const MemberKey& m) { return json{{"user_id", m.user}, {"cid", m.cid}}; };
+  auto page = walk_page<MemberKey, MemberKey>({range}, pg.ascending, after, index, page_limits(pg, limits, q));
+  data = page_data<MemberKey>(page, [](const MemberKey& k) { return json{{"user_id", k.user}, {"cid", k.cid}}; });
   return {};
 }
 
-HubResult query_groups(const json& r, std::vector<GroupInfo> groups, const p::Limits& limits, json& data) {
+HubResult query_groups(const json& r, const PresenceManager& presence, const GroupScope& scope,
+                       const p::Limits& limits, const QueryLimits& q, json& data) {
   Paging pg;
   if (auto e = read_paging(r, pg); !e.ok) return e;
   std::string search_for = "group";
@@ -129,10 +200,12 @@ HubResult query_groups(const json& r, std::vector<GroupInfo> groups, const p::Li
     search_for = it->get<std::string>();
   }
   const bool by_count = search_for == "number_of_users";
-  auto field = [&](const GroupInfo& g) { return by_count ? json(g.number_of_users) : json(g.group); };
   auto right_type = [&](const json& v) { return by_count ? v.is_number() : v.is_string(); };
   const char* type_name = by_count ? "a number" : "a string";
 
+  // The condition, as ranges of the index the groups are ordered by.
+  std::vector<KeyRange<std::string>> by_name{KeyRange<std::string>{}};
+  std::vector<KeyRange<CountKey>> by_counts{KeyRange<CountKey>{}};
   auto value = r.find("value");
   if (value != r.end() && !value->is_null()) {
     if (!right_type(*value)) return bad(std::string("\"value\" must be ") + type_name + " for \"" + search_for + "\".");
@@ -142,29 +215,61 @@ HubResult query_groups(const json& r, std::vector<GroupInfo> groups, const p::Li
       if (!n) return bad("\"condition\" must be one of > >= = < <= != gt gte eq lt lte ne.");
       cond = *n;
     }
-    std::optional<json> range;
+    const json* range = nullptr;
     if (auto rg = r.find("range"); rg != r.end() && !rg->is_null()) {
       if (!right_type(*rg)) return bad(std::string("\"range\" must be ") + type_name + ".");
-      range = *rg;
+      range = &*rg;
     }
-    groups.erase(std::remove_if(groups.begin(), groups.end(),
-                                [&](const GroupInfo& g) {
-                                  json x = field(g);
-                                  if (range) return scalar_less(x, *value) || scalar_less(*range, x);
-                                  return !holds(x, cond, *value);
-                                }),
-                 groups.end());
+    if (by_count) {
+      by_counts = count_ranges(cond, *value, range);
+    } else {
+      by_name = name_ranges(cond, value->get<std::string>(),
+                            range ? std::optional<std::string>(range->get<std::string>()) : std::nullopt);
+    }
   }
-  (void)limits;
-  auto key = [&](const GroupInfo& g) {
-    return by_count ? json{{"number_of_users", g.number_of_users}, {"group", g.group}} : json{{"group", g.group}};
-  };
-  auto key_less = [by_count](const json& a, const json& b) {
-    return by_count ? fields_less(a, b, {"number_of_users", "group"}) : fields_less(a, b, {"group"});
-  };
-  data = page<GroupInfo>(groups, pg, key, key_less, [](const GroupInfo& g) {
-    return json{{"group", g.group}, {"number_of_users", g.number_of_users}};
-  });
+  std::optional<CountKey> after_count;
+  std::optional<std::string> after_name;
+  if (pg.start) {
+    auto* g = start_string(*pg.start, "group");
+    if (!g) return bad(kBadStart);
+    if (by_count) {
+      auto n = pg.start->find("number_of_users");
+      if (n == pg.start->end() || !n->is_number_unsigned()) return bad(kBadStart);
+      after_count = CountKey{n->get<std::size_t>(), *g};
+    } else {
+      after_name = *g;
+    }
+  }
+
+  // Scope: by name, the claim's ranges cut the walk itself, so a restricted asker never examines
+  // other groups; by count, other groups are examined and skipped (within max_scan).
+  auto keep = [&scope](const GroupEntry& g) { return !scope || Authenticator::group_allowed(*scope, g.name); };
+  auto render = [](const GroupEntry& g) { return json{{"group", g.name}, {"number_of_users", g.count}}; };
+  auto lim = page_limits(pg, limits, q);
+  if (by_count) {
+    IndexReader<CountKey, GroupEntry> index;
+    index.fetch = [&](const KeyRange<CountKey>& rg, std::size_t n) { return presence.groups_by_count(rg, n); };
+    index.key = [](const GroupEntry& g) { return CountKey{g.count, g.name}; };
+    if (scope) index.keep = keep;
+    index.render = render;
+    auto page = walk_page(std::move(by_counts), pg.ascending, after_count, index, lim);
+    data = page_data<CountKey>(page, [](const CountKey& k) { return json{{"number_of_users", k.count}, {"group", k.name}}; });
+  } else {
+    if (scope) {
+      std::vector<KeyRange<std::string>> cut;
+      for (auto& c : by_name)
+        for (auto& pattern : *scope)
+          if (auto x = intersect(c, claim_range(pattern))) cut.push_back(*x);
+      by_name = std::move(cut);
+    }
+    IndexReader<std::string, GroupEntry> index;
+    index.fetch = [&](const KeyRange<std::string>& rg, std::size_t n) { return presence.groups_by_name(rg, n); };
+    index.key = [](const GroupEntry& g) { return g.name; };
+    if (scope) index.keep = keep;  // the ranges already do it; this keeps a mistake in them from leaking
+    index.render = render;
+    auto page = walk_page(std::move(by_name), pg.ascending, after_name, index, lim);
+    data = page_data<std::string>(page, [](const std::string& k) { return json{{"group", k}}; });
+  }
   return {};
 }
 

@@ -21,7 +21,6 @@ struct ServerContext {
   Authenticator auth;
   Hub hub;
   Metrics metrics;
-  std::atomic<std::uint64_t> next_conn{1};
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> ws_sessions{0};  // WebSocket sessions alive (Config::max_connections)
 

@@ -26,7 +26,8 @@ WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity
       ws_(std::move(socket)),
       ctx_(ctx),
       identity_(std::move(identity)),
-      close_timer_(ws_.get_executor()) {
+      close_timer_(ws_.get_executor()),
+      reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes) {
   ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -204,23 +205,25 @@ void WsSession::handle(std::string_view text) {
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
     case p::Op::Rtc: r = ctx_.hub.relay_rtc(*this, req.cid, req.payload); break;
-    case p::Op::Users: {
-      auto members = ctx_.hub.members(*req.group);
-      std::vector<Member> list;
-      if (members)
-        for (auto& [u, c] : *members) list.push_back(Member{u, c});
-      nlohmann::json data;
-      r = query_users(req.body, std::move(list), ctx_.config.limits, data);
-      if (r.ok) return reply(p::ok_frame(req.id, data));
-      break;
-    }
+    case p::Op::Users:
     case p::Op::Groups: {
-      std::vector<GroupInfo> list;
-      for (auto& [g, n] : ctx_.hub.groups()) list.push_back(GroupInfo{g, n});
+      // A reply's bytes count against the connection's reply budget (docs/operations.md, Limits).
+      if (!reply_bytes_.available()) {
+        ctx_.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+        r = HubResult::fail(p::Error::RateLimited, "Too many query reply bytes: at most " +
+                                                       std::to_string(static_cast<long long>(ctx_.config.reply_rate_bytes)) +
+                                                       " per second. The request was dropped.");
+        break;
+      }
+      QueryLimits limits{ctx_.config.max_reply_bytes, ctx_.config.max_query_scan};
       nlohmann::json data;
-      r = query_groups(req.body, std::move(list), ctx_.config.limits, data);
-      if (r.ok) return reply(p::ok_frame(req.id, data));
-      break;
+      r = req.op == p::Op::Users
+              ? query_users(req.body, *req.group, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data)
+              : query_groups(req.body, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data);
+      if (!r.ok) break;
+      std::string frame = p::ok_frame(req.id, data);
+      reply_bytes_.charge(frame.size());
+      return reply(std::move(frame));
     }
   }
   if (r.ok) reply(p::ok_frame(req.id));

@@ -15,6 +15,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "auth.hpp"
+#include "byte_budget.hpp"
 #include "hub.hpp"
 #include "server_context.hpp"
 
@@ -95,6 +96,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   std::string handshake_;          // the upgrade request, re-serialised, plus preread bytes
   int refusal_code_ = 0;
   double tokens_ = 0;              // rate limit bucket
+  ByteBudget reply_bytes_;         // what query replies may cost (byte_budget.hpp)
   std::chrono::steady_clock::time_point refilled_;
   std::chrono::steady_clock::time_point opened_;
   std::atomic<std::size_t> buffered_{0};
