@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -195,6 +197,8 @@ Identity Authenticator::verify(const std::string& token) const {
       return refuse("Invalid token: \"max_connections\" must be a positive integer.");
     id.max_connections = static_cast<std::size_t>(m->get<std::uint64_t>());
   }
+  if (auto exp = claims.find("exp"); exp != claims.end())  // a number, checked above
+    id.exp = static_cast<std::int64_t>(std::clamp(std::floor(exp->get<double>()), -9.0e15, 9.0e15));
   id.ok = true;
   id.user = sub->get<std::string>();
   return id;
