@@ -568,6 +568,24 @@ TEST(ClientCoreRefresh, LongLifetimesNeverOverflowABrowserTimer) {
   EXPECT_EQ(h.host.token_requests.size(), 2u);
 }
 
+TEST(ClientCoreRefresh, TheUnthrottledTickStartsARefreshWhosePageTimerRunsLate) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);
+  h.clock.now = 79999;  // time passes, timers do not fire (a hidden tab)
+  h.core->tick();
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.now = 80000;
+  h.core->tick();
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.core->tick();
+  h.clock.advance(1000);  // the late page timer finds the refresh under way
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  h.core->on_token(h.host.token_requests.back(), "fresh");
+  EXPECT_EQ(h.last_sent()["op"], "auth");
+}
+
 TEST(ClientCoreRefresh, CrossingTokenAnswersAreNeverMisused) {
   Options o = quiet();
   o.jitter = false;

@@ -356,6 +356,9 @@ void Core::tick() {
   }
   if (now - last_tx_ >= opt_.keepalive_ms || now - last_rx_ >= opt_.keepalive_ms)
     send_now([](std::int64_t id) { return p::ping_frame(id); }, [](const Result&) {}, nullptr);
+  // A hidden tab's page timers may run a minute late; the platform's ticks (a Worker in the
+  // browser) are not throttled, so a due refresh starts from here too.
+  if (refresh_at_ && now >= *refresh_at_) start_refresh();
 }
 
 // ---- token refresh --------------------------------------------------------------------------
@@ -368,6 +371,7 @@ void Core::schedule_refresh(double expires_in_s) {
 
 // One timer until `at_ms`, in pieces a browser timer can hold.
 void Core::arm_refresh(double at_ms) {
+  refresh_at_ = at_ms;
   clock_.cancel(refresh_timer_);
   double delay = std::min(std::max(0.0, at_ms - clock_.now_ms()), kMaxTimerMs);
   refresh_timer_ = clock_.start(delay, [this, at_ms] {
@@ -378,6 +382,9 @@ void Core::arm_refresh(double at_ms) {
 }
 
 void Core::start_refresh() {
+  clock_.cancel(refresh_timer_);
+  refresh_timer_ = 0;
+  refresh_at_.reset();
   if (state_ != State::Open || refresh_request_) return;
   refresh_request_ = ++token_requests_;
   host_.need_token(refresh_request_);
@@ -425,6 +432,7 @@ void Core::stop_refresh() {
   refresh_timer_ = 0;
   refresh_request_ = 0;
   expiry_ms_.reset();
+  refresh_at_.reset();
   refresh_failures_ = 0;
 }
 

@@ -152,6 +152,7 @@ class Core {
   std::uint64_t refresh_request_ = 0; // the token request of the refresh under way (0: none)
   std::uint64_t refresh_epoch_ = 0;   // bumped when the refresh state resets: older replies are moot
   std::optional<double> expiry_ms_;   // clock time the server's expires_in runs out, if it said one
+  std::optional<double> refresh_at_;  // when the armed refresh is due; tick() checks it too
   int refresh_failures_ = 0;          // in a row, for the current token
   int reconnect_n_ = 0;               // attempts in the current reconnect streak
   std::int64_t next_id_ = 1;
