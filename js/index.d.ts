@@ -143,7 +143,8 @@ export interface ReconnectOptions {
 export interface RealtimeOptions {
   /** WebSocket URL; default: ws(s)://<page origin>/realtime */
   url?: string;
-  /** A JWT, or a function giving one (or a Promise of one); called on every connect. */
+  /** A JWT, or a function giving one (or a Promise of one); called on every connect, and before
+   * the token expires to refresh it on the open connection. */
   token: string | (() => string | Promise<string>);
   /** Where switchboard_core.wasm is served; default: next to index.js. */
   wasmUrl?: string | URL;

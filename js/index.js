@@ -63,7 +63,8 @@ export class Realtime {
    * @param {object} options
    * @param {string} [options.url] WebSocket URL; default: the page origin's /realtime
    * @param {string|Function} options.token a JWT, or a function returning one (or a Promise of
-   *   one); the function is called on every connect, so refreshed tokens are picked up
+   *   one); the function is called on every connect, and before the token expires to refresh it
+   *   on the open connection
    * @param {string|URL} [options.wasmUrl] where switchboard_core.wasm is; default: beside this file
    * @param {object} [options.reconnect] {initialDelay, maxDelay, maxAttempts, jitter} in ms / count
    */
@@ -280,7 +281,7 @@ export class Realtime {
           else c.reject(new RealtimeError(code, message));
         }),
       rtc: (...args) => this._defer(() => this._rtcCalls().onCore(...args)),
-      token: (attempt) => this._defer(() => this._fetchToken(attempt)),
+      token: (request) => this._defer(() => this._fetchToken(request)),
     };
   }
 
@@ -301,13 +302,15 @@ export class Realtime {
     }
   }
 
-  async _fetchToken(attempt) {
+  // For a connection attempt or a refresh of the open connection's token: the core tells them
+  // apart by `request` and ignores answers that come too late.
+  async _fetchToken(request) {
     try {
       const t = typeof this._token === 'function' ? await this._token() : this._token;
       if (typeof t !== 'string' || t === '') throw new Error('the token function gave no token');
-      this._core.provideToken(attempt, t);
+      this._core.provideToken(request, t);
     } catch (e) {
-      this._core.tokenFailed(attempt, String((e && e.message) || e));
+      this._core.tokenFailed(request, String((e && e.message) || e));
     }
   }
 

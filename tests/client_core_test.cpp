@@ -1,6 +1,8 @@
 // The client core's state machine through a fake transport and a fake clock.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "client/core.hpp"
 #include "fake_platform.hpp"
 #include "protocol/frames.hpp"
@@ -459,4 +461,296 @@ TEST(ClientCore, WithoutJitterTheDelayIsTheWholeCeiling) {
   EXPECT_EQ(h.host.token_requests.size(), 1u);
   h.clock.advance(1);
   EXPECT_EQ(h.host.token_requests.size(), 2u);
+}
+
+// ---- token refresh: the welcome's expires_in schedules a refresh on the open connection -------
+namespace {
+// A welcome whose token lasts `expires_in` seconds (written out: the field is the server's).
+std::string welcome_expiring(double expires_in, const std::string& cid = "cid:1") {
+  std::ostringstream n;
+  n << expires_in;
+  return R"({"op":"welcome","cid":")" + cid +
+         R"(","user":"alice","data":{"max_frame_bytes":65536,"max_depth":32,"max_name_bytes":128,"expires_in":)" +
+         n.str() + "}}";
+}
+
+void open_expiring(Harness& h, double expires_in, const std::string& cid = "cid:1") {
+  h.core->on_token(h.core->attempt(), "first");
+  h.core->on_transport_open();
+  h.core->on_transport_text(welcome_expiring(expires_in, cid));
+}
+
+std::string auth_ok(std::int64_t id, double expires_in) {
+  return protocol::ok_frame(id, {{"expires_in", expires_in}});
+}
+
+// Options under which nothing but the refresh asks for tokens: no dead-connection reconnects.
+Options quiet() {
+  Options o;
+  o.dead_after_ms = 1e12;
+  o.keepalive_ms = 1e9;
+  return o;
+}
+}  // namespace
+
+TEST(ClientCoreRefresh, AsksForATokenBeforeExpiryAndSendsAuthOnTheOpenConnection) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);  // margin: 100 / 5 = 20 s
+  h.events.clear();
+  h.clock.advance(79999);
+  ASSERT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.advance(1);
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  auto refresh = h.host.token_requests.back();
+  EXPECT_NE(refresh, h.core->attempt());  // its own request id: never taken for a connect answer
+  h.core->on_token(refresh, "fresh");
+  auto auth = h.last_sent();
+  EXPECT_EQ(auth["op"], "auth");
+  EXPECT_EQ(auth["token"], "fresh");
+  auto sent = h.transport.sent.size();
+  h.core->on_token(refresh, "again");  // a second answer to the same request is ignored
+  EXPECT_EQ(h.transport.sent.size(), sent);
+  h.core->on_transport_text(auth_ok(auth["id"].get<int64_t>(), 100));
+  // Nothing visible: same socket, same cid, no event.
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  EXPECT_TRUE(h.transport.closed.empty());
+  EXPECT_EQ(h.core->state(), State::Open);
+  EXPECT_EQ(h.core->cid(), "cid:1");
+  EXPECT_TRUE(h.events.empty());
+  // The next refresh is planned from the new expiry.
+  h.clock.advance(79999);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  h.clock.advance(1);
+  EXPECT_EQ(h.host.token_requests.size(), 3u);
+}
+
+TEST(ClientCoreRefresh, MarginIsAFifthCappedAtAMinuteAndAtLeastASecond) {
+  // expires_in (s) -> when the refresh starts (ms after the welcome)
+  for (auto [expires_in, at] : std::vector<std::pair<double, double>>{
+           {3600, 3540000}, {600, 540000}, {100, 80000}, {4, 3000}, {1, 0}, {0, 0}}) {
+    Harness h(quiet());
+    Capture c;
+    h.core->connect("ws://h/realtime", c());
+    open_expiring(h, expires_in);
+    EXPECT_EQ(h.host.token_requests.size(), 1u) << expires_in;  // never synchronously
+    if (at > 0) {
+      h.clock.advance(at - 1);
+      EXPECT_EQ(h.host.token_requests.size(), 1u) << expires_in;
+      h.clock.advance(1);
+    } else {
+      h.clock.advance(0);
+    }
+    EXPECT_EQ(h.host.token_requests.size(), 2u) << expires_in;
+  }
+}
+
+TEST(ClientCoreRefresh, NoExpiresInNoRefresh) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.clock.advance(10.0 * 24 * 3600 * 1000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  for (auto& s : h.transport.sent) EXPECT_NE(nlohmann::json::parse(s)["op"], "auth");
+}
+
+TEST(ClientCoreRefresh, LongLifetimesNeverOverflowABrowserTimer) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 30.0 * 24 * 3600);  // 30 days: past setTimeout's 2^31-1 ms
+  for (auto& [id, t] : h.clock.timers) EXPECT_LE(t.first - h.clock.now, 2147483647.0);
+  h.clock.advance(30.0 * 24 * 3600 * 1000 - 60000 - 1);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.advance(1);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+}
+
+TEST(ClientCoreRefresh, TheUnthrottledTickStartsARefreshWhosePageTimerRunsLate) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);
+  h.clock.now = 79999;  // time passes, timers do not fire (a hidden tab)
+  h.core->tick();
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  h.clock.now = 80000;
+  h.core->tick();
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.core->tick();
+  h.clock.advance(1000);  // the late page timer finds the refresh under way
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  h.core->on_token(h.host.token_requests.back(), "fresh");
+  EXPECT_EQ(h.last_sent()["op"], "auth");
+}
+
+TEST(ClientCoreRefresh, CrossingTokenAnswersAreNeverMisused) {
+  Options o = quiet();
+  o.jitter = false;
+  o.backoff_initial_ms = 1000;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 10);  // refresh at 8 s
+  auto connect1 = h.core->attempt();
+  h.clock.advance(8000);
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  auto refresh1 = h.host.token_requests.back();
+  // A late answer to the connect request is not a refresh.
+  auto sent = h.transport.sent.size();
+  h.core->on_token(connect1, "stale connect token");
+  EXPECT_EQ(h.transport.sent.size(), sent);
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  // The socket drops before the refresh is answered: its answer opens nothing, now or later.
+  h.core->on_transport_close(1006, "");
+  h.core->on_token(refresh1, "late refresh token");
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  h.clock.advance(1000);  // backoff: the reconnect asks for its own token
+  ASSERT_EQ(h.host.token_requests.size(), 3u);
+  auto connect2 = h.core->attempt();
+  EXPECT_EQ(h.host.token_requests.back(), connect2);
+  EXPECT_NE(connect2, refresh1);
+  h.core->on_token(refresh1, "late refresh token");
+  EXPECT_EQ(h.transport.opened.size(), 1u);
+  h.core->on_token(connect2, "second");
+  ASSERT_EQ(h.transport.opened.size(), 2u);
+  EXPECT_EQ(h.transport.opened.back(), "ws://h/realtime?token=second");
+  h.core->on_transport_open();
+  h.core->on_transport_text(welcome_expiring(10, "cid:2"));
+  h.clock.advance(8000);
+  ASSERT_EQ(h.host.token_requests.size(), 4u);
+  auto refresh2 = h.host.token_requests.back();
+  sent = h.transport.sent.size();
+  h.core->on_token(connect2, "stale");
+  h.core->on_token(refresh1, "stale");
+  EXPECT_EQ(h.transport.sent.size(), sent);
+  h.core->on_token(refresh2, "good");
+  EXPECT_EQ(h.last_sent()["op"], "auth");
+  EXPECT_EQ(h.last_sent()["token"], "good");
+}
+
+TEST(ClientCoreRefresh, FailuresAreRetriedWithBackoffWithoutEvents) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);
+  h.events.clear();
+  h.clock.advance(80000);
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.core->on_token_error(h.host.token_requests.back(), "offline");  // the token function threw
+  h.clock.advance(999);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+  h.clock.advance(1);
+  ASSERT_EQ(h.host.token_requests.size(), 3u);
+  h.core->on_token(h.host.token_requests.back(), "refused");
+  auto auth = h.last_sent();
+  ASSERT_EQ(auth["op"], "auth");
+  h.core->on_transport_text(protocol::error_frame(auth["id"].get<int64_t>(), protocol::Error::Unauthorized, "Token expired."));
+  h.clock.advance(1999);  // the server refused: the delay doubles
+  EXPECT_EQ(h.host.token_requests.size(), 3u);
+  h.clock.advance(1);
+  ASSERT_EQ(h.host.token_requests.size(), 4u);
+  h.core->on_token(h.host.token_requests.back(), "good");
+  h.core->on_transport_text(auth_ok(h.last_sent()["id"].get<int64_t>(), 100));
+  EXPECT_TRUE(h.events.empty());
+  EXPECT_EQ(h.core->state(), State::Open);
+  // Back on schedule, with the failure count reset: a new failure waits 1 s again.
+  h.clock.advance(80000);
+  ASSERT_EQ(h.host.token_requests.size(), 5u);
+  h.core->on_token_error(h.host.token_requests.back(), "offline");
+  h.clock.advance(1000);
+  EXPECT_EQ(h.host.token_requests.size(), 6u);
+}
+
+TEST(ClientCoreRefresh, AnAnswerThatDoesNotExtendTheExpiryIsAFailure) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);
+  h.clock.advance(80000);
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.core->on_token(h.host.token_requests.back(), "the same token again");
+  ASSERT_EQ(h.last_sent()["op"], "auth");
+  h.core->on_transport_text(auth_ok(h.last_sent()["id"].get<int64_t>(), 20));  // same expiry
+  h.clock.advance(0);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);  // no refresh loop...
+  h.clock.advance(1000);
+  EXPECT_EQ(h.host.token_requests.size(), 3u);  // ...a retry after the backoff
+}
+
+TEST(ClientCoreRefresh, AnAuthOkWithoutExpiryEndsRefreshing) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 100);
+  h.clock.advance(80000);
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.core->on_token(h.host.token_requests.back(), "forever");
+  ASSERT_EQ(h.last_sent()["op"], "auth");
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>(), nlohmann::json::object()));
+  h.clock.advance(10.0 * 24 * 3600 * 1000);
+  EXPECT_EQ(h.host.token_requests.size(), 2u);
+}
+
+TEST(ClientCoreRefresh, GivingUpLeavesItToTheServerAnd4002ReconnectsAndRejoins) {
+  Options o = quiet();
+  o.jitter = false;
+  o.backoff_initial_ms = 500;
+  Harness h(o);
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 10);
+  h.core->join(std::string("room"), c());
+  h.core->on_transport_text(protocol::ok_frame(h.last_sent()["id"].get<int64_t>()));
+  h.events.clear();
+  // Every refresh fails; the retries stay before the expiry (10 s) and stop.
+  std::size_t asked = h.host.token_requests.size();
+  while (h.clock.now < 12000) {
+    h.clock.advance(250);
+    while (h.host.token_requests.size() > asked) {
+      h.core->on_token_error(h.host.token_requests[asked], "logged out");
+      ++asked;
+    }
+  }
+  EXPECT_GE(h.host.token_requests.size(), 3u);  // the refresh and at least one retry
+  EXPECT_LE(h.host.token_requests.size(), 7u);  // a few, not a loop
+  EXPECT_TRUE(h.events.empty());
+  EXPECT_EQ(h.core->state(), State::Open);
+  // The server closes at expiry: a non-fatal close, so the client reconnects and rejoins.
+  h.core->on_transport_close(4002, "Token expired.");
+  EXPECT_EQ(h.core->state(), State::Waiting);
+  ASSERT_EQ(h.types(), std::vector<std::string>{"error"});
+  h.clock.advance(500);
+  EXPECT_EQ(h.host.token_requests.back(), h.core->attempt());
+  h.transport.sent.clear();
+  h.core->on_token(h.core->attempt(), "fresh");
+  h.core->on_transport_open();
+  h.core->on_transport_text(welcome_expiring(10, "cid:2"));
+  EXPECT_EQ(h.core->state(), State::Open);
+  EXPECT_EQ(h.types(), (std::vector<std::string>{"error", "reconnect", "success"}));
+  ASSERT_FALSE(h.transport.sent.empty());
+  EXPECT_EQ(nlohmann::json::parse(h.transport.sent[0])["op"], "join");
+  EXPECT_EQ(nlohmann::json::parse(h.transport.sent[0])["group"], "room");
+}
+
+TEST(ClientCoreRefresh, CloseStopsRefreshing) {
+  Harness h(quiet());
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  open_expiring(h, 10);
+  h.core->close(c());
+  h.clock.advance(100000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  // An answer to a refresh asked just before closing sends nothing either.
+  Harness g(quiet());
+  g.core->connect("ws://h/realtime", c());
+  open_expiring(g, 10);
+  g.clock.advance(8000);
+  ASSERT_EQ(g.host.token_requests.size(), 2u);
+  g.core->close(c());
+  auto sent = g.transport.sent.size();
+  g.core->on_token(g.host.token_requests.back(), "late");
+  EXPECT_EQ(g.transport.sent.size(), sent);
 }

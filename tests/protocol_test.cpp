@@ -265,4 +265,29 @@ TEST(Protocol, TheFastPathAcceptsOnlyJson) {
   }
   EXPECT_EQ(parse_ok(R"({"op":"post","id":0,"group":"g","msg":1})").id, 0);
   EXPECT_EQ(parse_ok(R"({"op":"post","id":-10,"group":"g","msg":1})").id, -10);
+
+TEST(Protocol, AuthFramesCarryTheTokenAsAString) {
+  auto a = parse_ok(auth_frame(12, "h.p.s\"\\"));
+  EXPECT_EQ(a.op, Op::Auth);
+  EXPECT_EQ(a.id, 12);
+  EXPECT_EQ(a.token, "h.p.s\"\\");
+  EXPECT_EQ(parse_ok(R"({"op":"auth","id":1,"token":""})").token, "");  // the server's verify() refuses it
+  for (const char* bad : {R"({"op":"auth","id":1})", R"({"op":"auth","id":1,"token":7})",
+                          R"({"op":"auth","id":1,"token":null})", R"({"op":"auth","id":1,"token":["x"]})"}) {
+    auto e = parse_err(bad);
+    EXPECT_EQ(e.code, Error::InvalidRequest) << bad;
+    EXPECT_EQ(e.id, 1) << bad;
+  }
+}
+
+TEST(Protocol, WelcomeCarriesExpiresInOnlyWhenTheTokenExpires) {
+  ServerFrame f;
+  ASSERT_TRUE(parse_server_frame(welcome_frame("cid:1", "alice", Limits{}, 3600), f));
+  EXPECT_EQ(f.data["expires_in"], 3600);
+  EXPECT_EQ(f.data["max_frame_bytes"], Limits{}.max_frame_bytes);
+  ServerFrame g;
+  ASSERT_TRUE(parse_server_frame(welcome_frame("cid:1", "alice", Limits{}), g));
+  EXPECT_FALSE(g.data.contains("expires_in"));
+  EXPECT_FALSE(close_is_fatal(close_code::TokenExpired));
+  EXPECT_EQ(close_code::TokenExpired, 4002);
 }

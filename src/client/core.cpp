@@ -21,6 +21,26 @@ constexpr const char* kReconnecting = "Reconnecting to WebSocket server...";
 constexpr const char* kNoConnection =
     "No realtime connection. Execute connectRealtime() before this method.";
 
+// Token refresh: ask this long before the expiry (a fifth of the lifetime, between 1 s and 60 s);
+// after a failure retry after 1 s, 2 s, 4 s, 8 s, each time at most half the time left, and
+// stop when that is under a quarter second or the retries are used up: the server's 4002 and
+// the ordinary reconnect take over.
+constexpr double kRefreshMarginMinMs = 1000, kRefreshMarginMaxMs = 60000;
+constexpr double kRefreshRetryMs = 1000, kRefreshRetryMinMs = 250;
+constexpr int kRefreshRetries = 4;
+// A browser's setTimeout fires at once when asked to wait longer than this.
+constexpr double kMaxTimerMs = 2147483647;
+
+// The server's "expires_in" (seconds) in a welcome's or an auth reply's data, when valid.
+std::optional<double> expires_in_of(const nlohmann::json& data) {
+  if (!data.is_object()) return std::nullopt;
+  auto it = data.find("expires_in");
+  if (it == data.end() || !it->is_number()) return std::nullopt;
+  double s = it->get<double>();
+  if (!(s >= 0)) return std::nullopt;
+  return s;
+}
+
 Result ok(std::string message) { return Result{true, {}, std::move(message), {}}; }
 Result err(Error code, std::string message) {
   return Result{false, std::string(p::to_string(code)), std::move(message), {}};
@@ -102,7 +122,7 @@ void Core::connect(const std::string& url, Reply done) {
 
 void Core::start_attempt() {
   state_ = State::Connecting;
-  ++attempt_;
+  attempt_ = ++token_requests_;
   clock_.cancel(connect_timer_);
   connect_timer_ = clock_.start(opt_.connect_timeout_ms, [this] {
     connect_timer_ = 0;
@@ -112,13 +132,23 @@ void Core::start_attempt() {
   host_.need_token(attempt_);
 }
 
-void Core::on_token(std::uint64_t attempt, const std::string& token) {
-  if (attempt != attempt_ || state_ != State::Connecting) return;
+void Core::on_token(std::uint64_t request, const std::string& token) {
+  if (request != 0 && request == refresh_request_) {
+    refresh_request_ = 0;
+    if (state_ == State::Open) send_auth(token);
+    return;
+  }
+  if (request != attempt_ || state_ != State::Connecting) return;
   transport_.open(url_with_token(url_, token));
 }
 
-void Core::on_token_error(std::uint64_t attempt, const std::string& message) {
-  if (attempt != attempt_ || state_ != State::Connecting) return;
+void Core::on_token_error(std::uint64_t request, const std::string& message) {
+  if (request != 0 && request == refresh_request_) {
+    refresh_request_ = 0;
+    refresh_failed();
+    return;
+  }
+  if (request != attempt_ || state_ != State::Connecting) return;
   if (!ever_open_) {
     finish_connect(err(Error::Unauthorized, "Could not get a token: " + message));
     go_closed();
@@ -148,6 +178,8 @@ void Core::handle_welcome(const p::ServerFrame& f) {
     max_frame_bytes_ = f.data["max_frame_bytes"].get<std::size_t>();
   last_rx_ = last_tx_ = clock_.now_ms();
   start_tick();
+  stop_refresh();  // anything left from the previous connection is moot
+  if (auto e = expires_in_of(f.data)) schedule_refresh(*e);
   // Rejoin first: the server handles frames in order, so queued posts land in the group.
   if (group_) {
     auto group = *group_;
@@ -184,6 +216,7 @@ void Core::on_transport_close(int code, const std::string& reason) {
 
 void Core::handle_lost(int code, const std::string& reason) {
   bool was_open = state_ == State::Open;
+  stop_refresh();  // first: the auth reply failed below must not count as a refresh failure
   if (rtc_) rtc_->on_lost();
   clock_.cancel(connect_timer_);
   connect_timer_ = 0;
@@ -269,11 +302,12 @@ void Core::page_hide() {
 void Core::go_closed() {
   state_ = State::Closed;
   stop_timers();
+  stop_refresh();
   fail_all(std::string(p::to_string(Error::Closed)), "The realtime connection is closed.", true);
 }
 
 void Core::stop_timers() {
-  for (TimerId* t : {&backoff_timer_, &connect_timer_, &tick_timer_}) {
+  for (TimerId* t : {&backoff_timer_, &connect_timer_, &tick_timer_, &refresh_timer_}) {
     clock_.cancel(*t);
     *t = 0;
   }
@@ -322,6 +356,84 @@ void Core::tick() {
   }
   if (now - last_tx_ >= opt_.keepalive_ms || now - last_rx_ >= opt_.keepalive_ms)
     send_now([](std::int64_t id) { return p::ping_frame(id); }, [](const Result&) {}, nullptr);
+  // A hidden tab's page timers may run a minute late; the platform's ticks (a Worker in the
+  // browser) are not throttled, so a due refresh starts from here too.
+  if (refresh_at_ && now >= *refresh_at_) start_refresh();
+}
+
+// ---- token refresh --------------------------------------------------------------------------
+void Core::schedule_refresh(double expires_in_s) {
+  double now = clock_.now_ms(), life = expires_in_s * 1000;
+  expiry_ms_ = now + life;
+  double margin = std::max(kRefreshMarginMinMs, std::min(kRefreshMarginMaxMs, life / 5));
+  arm_refresh(now + std::max(0.0, life - margin));
+}
+
+// One timer until `at_ms`, in pieces a browser timer can hold.
+void Core::arm_refresh(double at_ms) {
+  refresh_at_ = at_ms;
+  clock_.cancel(refresh_timer_);
+  double delay = std::min(std::max(0.0, at_ms - clock_.now_ms()), kMaxTimerMs);
+  refresh_timer_ = clock_.start(delay, [this, at_ms] {
+    refresh_timer_ = 0;
+    if (clock_.now_ms() < at_ms) arm_refresh(at_ms);
+    else start_refresh();
+  });
+}
+
+void Core::start_refresh() {
+  clock_.cancel(refresh_timer_);
+  refresh_timer_ = 0;
+  refresh_at_.reset();
+  if (state_ != State::Open || refresh_request_) return;
+  refresh_request_ = ++token_requests_;
+  host_.need_token(refresh_request_);
+}
+
+void Core::send_auth(const std::string& token) {
+  auto epoch = refresh_epoch_;
+  send_now([token](std::int64_t id) { return p::auth_frame(id, token); },
+           [this, epoch](const Result& r) {
+             if (epoch == refresh_epoch_ && state_ == State::Open) on_auth_reply(r);
+           },
+           [](const p::ServerFrame& f) {
+             Result r = ok({});
+             r.data_json = f.data.dump();
+             return r;
+           });
+}
+
+void Core::on_auth_reply(const Result& r) {
+  if (!r.ok) return refresh_failed();  // refused, timed out, too large
+  auto e = expires_in_of(nlohmann::json::parse(r.data_json, nullptr, false));
+  if (!e) {  // a token without exp: the server will not close this connection for it
+    stop_refresh();
+    return;
+  }
+  // The same token again (a caching token function) would refresh in a loop: it must buy time.
+  // expires_in is in whole seconds, hence the second of slack.
+  if (expiry_ms_ && clock_.now_ms() + *e * 1000 <= *expiry_ms_ + 1000) return refresh_failed();
+  refresh_failures_ = 0;
+  schedule_refresh(*e);
+}
+
+void Core::refresh_failed() {
+  if (state_ != State::Open || !expiry_ms_) return;
+  ++refresh_failures_;
+  double left = *expiry_ms_ - clock_.now_ms();
+  double delay = std::min(kRefreshRetryMs * std::pow(2.0, refresh_failures_ - 1), left / 2);
+  if (refresh_failures_ > kRefreshRetries || delay < kRefreshRetryMinMs) return;
+  arm_refresh(clock_.now_ms() + delay);
+}
+
+void Core::stop_refresh() {
+  ++refresh_epoch_;
+  clock_.cancel(refresh_timer_);
+  refresh_timer_ = 0;
+  refresh_request_ = 0;
+  expiry_ms_.reset();
+  refresh_at_.reset();
+  refresh_failures_ = 0;
 }
 
 // ---- requests -------------------------------------------------------------------------------

@@ -89,8 +89,11 @@ class Core {
   void tick();       // keep-alive and dead-connection check; the platform may call it more often
 
   // ---- platform callbacks ----
-  void on_token(std::uint64_t attempt, const std::string& token);
-  void on_token_error(std::uint64_t attempt, const std::string& message);
+  // Answers to Host::need_token(request): for a connection attempt or for a refresh of the open
+  // connection's token. Each request has its own id, so an answer to an older or other request
+  // (a stale attempt, a refresh overtaken by a reconnect) is ignored.
+  void on_token(std::uint64_t request, const std::string& token);
+  void on_token_error(std::uint64_t request, const std::string& message);
   void on_transport_open();
   void on_transport_text(std::string_view text);
   void on_transport_close(int code, const std::string& reason);
@@ -99,7 +102,7 @@ class Core {
   const std::optional<std::string>& group() const { return group_; }
   const std::string& cid() const { return cid_; }
   const std::string& user() const { return user_; }
-  std::uint64_t attempt() const { return attempt_; }
+  std::uint64_t attempt() const { return attempt_; }  // the current connection attempt's token request
 
  private:
   using Build = std::function<std::string(std::int64_t id)>;
@@ -123,6 +126,15 @@ class Core {
   void emit(Event e);
   void emit_text(const char* type, const std::string& text, const std::string& code = {});
   void start_tick();
+  // Token refresh (docs/protocol.md): before the server's expires_in runs out, a fresh token
+  // goes to the server on the open connection.
+  void schedule_refresh(double expires_in_s);
+  void arm_refresh(double at_ms);
+  void start_refresh();
+  void send_auth(const std::string& token);
+  void on_auth_reply(const Result& r);
+  void refresh_failed();
+  void stop_refresh();
 
   Transport& transport_;
   Clock& clock_;
@@ -135,7 +147,13 @@ class Core {
   std::string cid_, user_;
   std::optional<std::string> group_;  // the group the server confirmed; rejoined on reconnect
   bool ever_open_ = false;            // this connect() reached Open at least once
-  std::uint64_t attempt_ = 0;         // token requests, to drop stale answers
+  std::uint64_t token_requests_ = 0;  // ids of Host::need_token requests, attempts and refreshes alike
+  std::uint64_t attempt_ = 0;         // the token request of the current connection attempt
+  std::uint64_t refresh_request_ = 0; // the token request of the refresh under way (0: none)
+  std::uint64_t refresh_epoch_ = 0;   // bumped when the refresh state resets: older replies are moot
+  std::optional<double> expiry_ms_;   // clock time the server's expires_in runs out, if it said one
+  std::optional<double> refresh_at_;  // when the armed refresh is due; tick() checks it too
+  int refresh_failures_ = 0;          // in a row, for the current token
   int reconnect_n_ = 0;               // attempts in the current reconnect streak
   std::int64_t next_id_ = 1;
   std::uint64_t next_queue_key_ = 1;
@@ -146,7 +164,7 @@ class Core {
   std::vector<Reply> connect_waiters_;
   std::map<std::int64_t, Pending> pending_;
   std::deque<Queued> queued_;
-  TimerId backoff_timer_ = 0, connect_timer_ = 0, tick_timer_ = 0;
+  TimerId backoff_timer_ = 0, connect_timer_ = 0, tick_timer_ = 0, refresh_timer_ = 0;
   RtcListener* rtc_ = nullptr;
 };
 

@@ -29,12 +29,13 @@ class Clock {
   virtual void cancel(TimerId id) = 0;
 };
 
-// Services the core asks of its host: the token for each connection attempt (answered later
-// through Core::on_token / Core::on_token_error) and randomness for backoff jitter.
+// Services the core asks of its host: a token for each connection attempt and for each refresh
+// of the open connection's token before it expires (answered later, with the same request id,
+// through Core::on_token / Core::on_token_error), and randomness for backoff jitter.
 class Host {
  public:
   virtual ~Host() = default;
-  virtual void need_token(std::uint64_t attempt) = 0;
+  virtual void need_token(std::uint64_t request) = 0;
   virtual double random_unit() = 0;  // uniform in [0, 1)
 };
 

@@ -52,12 +52,14 @@ constexpr int GoingAway = 1001;       // server shutting down: reconnect (elsewh
 constexpr int TooBig = 1009;          // frame over the size limit
 constexpr int InternalError = 1011;
 constexpr int Unauthorized = 4001;    // token missing, malformed, expired or badly signed: do not retry
+constexpr int TokenExpired = 4002;    // the open connection's token expired: reconnect with a fresh one
 constexpr int Forbidden = 4003;       // origin refused or connection cap reached: do not retry
 constexpr int SlowConsumer = 4008;    // outgoing buffer over the limit: reconnect
 constexpr int IdleTimeout = 4010;     // no pong within the idle timeout: reconnect
 }  // namespace close_code
 
-// Close codes after which a client must not reconnect by itself.
+// Close codes after which a client must not reconnect by itself. TokenExpired is not one: the
+// client reconnects and its token function gives it a fresh token.
 constexpr bool close_is_fatal(int code) {
   return code == close_code::Unauthorized || code == close_code::Forbidden;
 }

@@ -116,6 +116,7 @@ std::optional<Op> op_from_string(std::string_view s) {
   if (s == "groups") return Op::Groups;
   if (s == "rtc") return Op::Rtc;
   if (s == "ping") return Op::Ping;
+  if (s == "auth") return Op::Auth;
   return std::nullopt;
 }
 
@@ -168,6 +169,14 @@ std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
 
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json) {
   return addressed_frame("rtc", id, "cid", cid, payload_json);
+}
+
+std::string auth_frame(std::int64_t id, std::string_view token) {
+  auto f = head("auth", id);
+  f += ",\"token\":";
+  append_json_string(f, token);
+  f += '}';
+  return f;
 }
 
 std::string query_frame(std::int64_t id, std::string_view op, const json& params) {
@@ -301,6 +310,14 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
       out.group = std::move(name);
       break;
     }
+    case Op::Auth: {
+      // Only the shape here; the server verifies the token itself.
+      auto t = j.find("token");
+      if (t == j.end() || !t->is_string())
+        return fail(err, out.id, Error::InvalidRequest, "\"token\" must be a string.");
+      out.token = t->get<std::string>();
+      break;
+    }
     case Op::Groups:
     case Op::Ping:
       break;
@@ -310,14 +327,17 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
 }
 
 // ---- server -> client ---------------------------------------------------------------------
-std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits) {
+std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
+                          std::optional<std::int64_t> expires_in) {
   std::string f = "{\"op\":\"welcome\",\"cid\":";
   append_json_string(f, cid);
   f += ",\"user\":";
   append_json_string(f, user);
   f += ",\"data\":{\"max_frame_bytes\":" + std::to_string(limits.max_frame_bytes) +
        ",\"max_depth\":" + std::to_string(limits.max_depth) +
-       ",\"max_name_bytes\":" + std::to_string(limits.max_name_bytes) + "}}";
+       ",\"max_name_bytes\":" + std::to_string(limits.max_name_bytes);
+  if (expires_in) f += ",\"expires_in\":" + std::to_string(*expires_in);
+  f += "}}";
   return f;
 }
 

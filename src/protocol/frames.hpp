@@ -57,7 +57,7 @@ void for_each_frame(std::string_view message, Fn&& fn) {
 }
 
 // ---- client -> server ---------------------------------------------------------------------
-enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping };
+enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping, Auth };
 std::optional<Op> op_from_string(std::string_view s);
 
 std::string join_frame(std::int64_t id, const std::optional<std::string>& group);
@@ -65,6 +65,8 @@ std::string post_frame(std::int64_t id, std::string_view group, std::string_view
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json);
 std::string ping_frame(std::int64_t id);
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
+// A fresh token for the open connection (docs/protocol.md, Token refresh).
+std::string auth_frame(std::int64_t id, std::string_view token);
 // users / groups: the query fields (docs/protocol.md) as a JSON object, plus op and id.
 std::string query_frame(std::int64_t id, std::string_view op, const nlohmann::json& params);
 
@@ -75,6 +77,7 @@ struct Request {
   std::optional<std::string> group;  // join (nullopt = leave), post
   std::string user;                  // private
   std::string cid;                   // rtc: the addressed connection
+  std::string token;                 // auth: the new JWT, unverified
   std::string payload;               // post, private: raw JSON text of "msg"
   nlohmann::json body;               // the whole frame, for ops with more fields (users, groups, rtc)
 };
@@ -89,7 +92,9 @@ struct RequestError {
 bool parse_request(std::string_view text, const Limits& limits, Request& out, RequestError& err);
 
 // ---- server -> client ---------------------------------------------------------------------
-std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits);
+// `expires_in`: whole seconds until the connection's token expires; absent when it has no exp.
+std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
+                          std::optional<std::int64_t> expires_in = std::nullopt);
 std::string ok_frame(std::int64_t id);
 std::string ok_frame(std::int64_t id, const nlohmann::json& data);  // {"op":"ok","id":..,"data":..}
 std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message);

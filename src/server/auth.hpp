@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ struct Identity {
   // Optional claims the server honours:
   std::optional<std::vector<std::string>> groups;  // "groups": the groups this user may join
   std::size_t max_connections = 0;                 // "max_connections": per-user cap (0: none)
-  std::optional<std::int64_t> exp;                 // "exp", seconds since the epoch
+  std::optional<std::int64_t> exp;                 // "exp", seconds since the epoch; none: never expires
 };
 
 class Authenticator {

@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include <openssl/crypto.h>
@@ -302,8 +303,17 @@ http::message_generator HttpSession::respond() {
     if (!p::valid_name(user, ctx_.config.limits.max_name_bytes))
       return make(http::status::bad_request,
                   R"({"code":"INVALID_PARAMETER","message":"\"user\" must be a valid user id."})", "application/json");
-    return make(http::status::ok, nlohmann::json{{"token", ctx_.auth.issue(user, ctx_.config.dev_token_ttl)}}.dump(),
-                "application/json");
+    auto ttl = ctx_.config.dev_token_ttl;
+    if (std::string t = query_param(target, "ttl"); !t.empty()) {  // short-lived tokens, for tests and demos
+      long long secs = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), secs);
+      if (ec != std::errc() || end != t.data() + t.size() || secs < 1 || secs > 86400)
+        return make(http::status::bad_request,
+                    R"({"code":"INVALID_PARAMETER","message":"\"ttl\" must be a whole number of seconds from 1 to 86400."})",
+                    "application/json");
+      ttl = std::chrono::seconds(secs);
+    }
+    return make(http::status::ok, nlohmann::json{{"token", ctx_.auth.issue(user, ttl)}}.dump(), "application/json");
   }
   auto file = resolve_static(ctx_.config.package_dir, "/switchboard/", path);
   if (!file) file = resolve_static(ctx_.config.static_dir, "/", path);

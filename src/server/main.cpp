@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   app.add_option("--package", cfg.package_dir, "Directory served at /switchboard/ (the built npm package)")
       ->envname("SWITCHBOARD_PACKAGE");
   app.add_flag("--dev-login", cfg.dev_login,
-               "Enable GET /dev/token?user=<id> and loopback origins (development only)")
+               "Enable GET /dev/token?user=<id>[&ttl=<s>] and loopback origins (development only)")
       ->envname("SWITCHBOARD_DEV_LOGIN");
   std::string dev_secret_file = ".switchboard/dev-secret";
   app.add_option("--dev-secret-file", dev_secret_file,

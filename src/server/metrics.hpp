@@ -20,6 +20,7 @@ enum class Disconnect : unsigned char {
   BadFrame,       // a protocol violation, e.g. invalid UTF-8 in a text frame (1007/1002)
   Unauthorized,   // token refused (4001)
   Forbidden,      // origin refused or connection cap reached (4003)
+  TokenExpired,   // the token expired and was not refreshed (4002)
   SlowConsumer,   // outgoing buffer over the limit (4008)
   Shutdown,       // server shutting down (1001)
   InternalError,  // a handler of this connection threw (1011)

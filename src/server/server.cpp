@@ -114,6 +114,10 @@ void Server::stop() {
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // The close posted above may not have run before the stop (seen under load): the port would
+  // then stay open with nobody serving it, and a new connection would hang in its handshake.
+  boost::system::error_code ec;
+  acceptor_.close(ec);
   std::lock_guard lock(ctx_->sessions_mu);
   ctx_->sessions.clear();  // sockets must go before the io_context does
 }

@@ -27,7 +27,8 @@ WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity
       ctx_(ctx),
       identity_(std::move(identity)),
       close_timer_(ws_.get_executor()),
-      reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes) {
+      reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes),
+      expiry_timer_(ws_.get_executor()) {
   ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -101,8 +102,74 @@ void WsSession::start_session() {
   attached_ = true;
   ctx_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   log::info("conn_open").kv("cid", cid()).kv("user", user());
-  deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits)));
+  deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in())));
+  arm_expiry();
   read();
+}
+
+namespace {
+std::int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+// Epoch seconds (a token's claim, so anything) to milliseconds, without overflow.
+std::int64_t to_ms(std::int64_t s) {
+  constexpr std::int64_t kMax = 9'000'000'000'000'000;  // ~285,000 years
+  return std::clamp(s, -kMax, kMax) * 1000;
+}
+// A long wait is cut into pieces, each ending with a fresh look at the wall clock.
+constexpr std::int64_t kMaxExpiryWaitMs = 3600 * 1000;
+}  // namespace
+
+// Whole seconds until the token's own exp (the leeway is the server's slack, not the client's):
+// relative, so the client needs no clock agreement with us.
+std::optional<std::int64_t> WsSession::expires_in() const {
+  if (!identity_.exp) return std::nullopt;
+  return std::max<std::int64_t>(0, (to_ms(*identity_.exp) - epoch_ms()) / 1000);
+}
+
+// A connection does not outlive its token: it is closed at exp + leeway, when verify() starts
+// refusing the token, unless a refresh moved the deadline.
+void WsSession::arm_expiry() {
+  ++expiry_generation_;
+  expiry_timer_.cancel();
+  if (identity_.exp) wait_expiry(expiry_generation_);
+}
+
+void WsSession::wait_expiry(std::uint64_t generation) {
+  const std::int64_t left = to_ms(*identity_.exp) + ctx_.config.jwt.leeway.count() * 1000 - epoch_ms();
+  if (left <= 0) {  // conn_close logs it, with reason=token_expired
+    close_with(p::close_code::TokenExpired, "Token expired.", Disconnect::TokenExpired);
+    return;
+  }
+  expiry_timer_.expires_after(std::chrono::milliseconds(std::min(left, kMaxExpiryWaitMs)));
+  expiry_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+    if (ec || generation != self->expiry_generation_ || self->closing_ || self->finished_) return;
+    self->wait_expiry(generation);  // closes, or waits out what is left by the wall clock
+  });
+}
+
+// `auth` (docs/protocol.md, Token refresh). The token is the client's word until verify() says
+// otherwise; a refusal changes nothing, so the old deadline still stands.
+HubResult WsSession::refresh(const std::string& token, nlohmann::json& data) {
+  Identity fresh = ctx_.auth.verify(token);
+  if (!fresh.ok) return HubResult::fail(p::Error::Unauthorized, fresh.error);
+  if (fresh.user != user()) return HubResult::fail(p::Error::Forbidden, "The token is for another user.");
+  // verify() counts whole seconds; within the last one the deadline may already be behind us.
+  if (fresh.exp && to_ms(*fresh.exp) + ctx_.config.jwt.leeway.count() * 1000 <= epoch_ms())
+    return HubResult::fail(p::Error::Unauthorized, "Token expired.");
+  if (fresh.groups) {
+    auto group = ctx_.hub.group_of(*this);
+    if (group && !Authenticator::group_allowed(*fresh.groups, *group))
+      return HubResult::fail(p::Error::Forbidden, "This token does not allow group \"" + *group +
+                                                      "\", which this connection is in. Leave it first.");
+  }
+  identity_ = std::move(fresh);  // the new groups claim governs later joins
+  arm_expiry();
+  data = nlohmann::json::object();
+  if (auto left = expires_in()) data["expires_in"] = *left;
+  log::debug("token_refreshed").kv("cid", cid()).kv("user", user());
+  return {};
 }
 
 // Reads in pieces so that an oversized message can be dropped as it streams in, without
@@ -205,6 +272,12 @@ void WsSession::handle(std::string_view text) {
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
     case p::Op::Rtc: r = ctx_.hub.relay_rtc(*this, req.cid, req.payload); break;
+    case p::Op::Auth: {
+      nlohmann::json data;
+      r = refresh(req.token, data);
+      if (r.ok) return reply(p::ok_frame(req.id, data));
+      break;
+    }
     case p::Op::Users:
     case p::Op::Groups: {
       // A reply's bytes count against the connection's reply budget (docs/operations.md, Limits).
@@ -390,6 +463,7 @@ void WsSession::finish(beast::error_code ec) {
   if (finished_) return;
   finished_ = true;
   close_timer_.cancel();
+  expiry_timer_.cancel();
   Disconnect why = Disconnect::ConnectionLost;
   if (why_) why = *why_;
   else if (ec == websocket::error::closed) why = Disconnect::ClientClosed;
@@ -420,6 +494,7 @@ const char* to_string(Disconnect d) {
     case Disconnect::BadFrame: return "bad_frame";
     case Disconnect::Unauthorized: return "unauthorized";
     case Disconnect::Forbidden: return "forbidden";
+    case Disconnect::TokenExpired: return "token_expired";
     case Disconnect::SlowConsumer: return "slow_consumer";
     case Disconnect::Shutdown: return "shutdown";
     case Disconnect::InternalError: return "internal_error";

@@ -56,6 +56,10 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
   bool take_token();
+  HubResult refresh(const std::string& token, nlohmann::json& data);
+  void arm_expiry();
+  void wait_expiry(std::uint64_t generation);
+  std::optional<std::int64_t> expires_in() const;
   void reply(std::string frame);
   void fail_internal(const char* what);  // a handler threw: log, count, close this connection
   void reply_error(const std::optional<std::int64_t>& id, protocol::Error code, std::string_view message);
@@ -74,6 +78,9 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   ServerContext& ctx_;
   Identity identity_;
   boost::asio::steady_timer close_timer_;
+  // Closes the connection (4002) when identity_'s token expires; re-armed by a refresh. Strand only.
+  boost::asio::steady_timer expiry_timer_;
+  std::uint64_t expiry_generation_ = 0;  // a wait from an older arming (even one already due) does nothing
   beast::flat_buffer buffer_;
   std::size_t message_bytes_ = 0;  // of the message being read
   bool discarding_ = false;        // the message being read is over max_frame_bytes

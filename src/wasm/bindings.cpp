@@ -23,7 +23,7 @@ double num(const val& options, const char* key, double fallback) {
 class JsHost : public client::Host {
  public:
   explicit JsHost(val handlers) : handlers_(std::move(handlers)) {}
-  void need_token(std::uint64_t attempt) override { handlers_.call<void>("token", static_cast<double>(attempt)); }
+  void need_token(std::uint64_t request) override { handlers_.call<void>("token", static_cast<double>(request)); }
   double random_unit() override { return emscripten_random(); }
 
  private:
@@ -59,11 +59,11 @@ class WasmClient {
   }
   void users(int call, const std::string& params_json) { core_.users(params_json, reply(call)); }
   void groups(int call, const std::string& params_json) { core_.groups(params_json, reply(call)); }
-  void provide_token(double attempt, const std::string& token) {
-    core_.on_token(static_cast<std::uint64_t>(attempt), token);
+  void provide_token(double request, const std::string& token) {
+    core_.on_token(static_cast<std::uint64_t>(request), token);
   }
-  void token_failed(double attempt, const std::string& message) {
-    core_.on_token_error(static_cast<std::uint64_t>(attempt), message);
+  void token_failed(double request, const std::string& message) {
+    core_.on_token_error(static_cast<std::uint64_t>(request), message);
   }
   void wake() { core_.wake(); }
   void page_hide() { core_.page_hide(); }
