@@ -265,6 +265,7 @@ TEST(Protocol, TheFastPathAcceptsOnlyJson) {
   }
   EXPECT_EQ(parse_ok(R"({"op":"post","id":0,"group":"g","msg":1})").id, 0);
   EXPECT_EQ(parse_ok(R"({"op":"post","id":-10,"group":"g","msg":1})").id, -10);
+}
 
 TEST(Protocol, AuthFramesCarryTheTokenAsAString) {
   auto a = parse_ok(auth_frame(12, "h.p.s\"\\"));
