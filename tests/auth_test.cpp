@@ -470,3 +470,18 @@ TEST_F(KeysTest, ForgedTokensWithOddTimeClaimsAreClosedWith4001) {
     server.stop();
   }
 }
+
+// A raw NUL ends nlohmann's input: a header or payload with one is refused, not read up to it.
+TEST(Auth, RawNulInHeaderOrPayloadIsRefused) {
+  Authenticator auth(hs());
+  std::string header = std::string(R"({"alg":"HS256"})") + '\0' + "junk";
+  std::string payload = claims_for("alice").dump() + '\0' + R"({"sub":"admin"})";
+  for (auto [h, p] : {std::pair{header, claims_for("alice").dump()}, std::pair{std::string(R"({"alg":"HS256"})"), payload}}) {
+    std::string input = b64url(h) + "." + b64url(p);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), kSecret, static_cast<int>(std::strlen(kSecret)),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+    EXPECT_FALSE(auth.verify(input + "." + b64url(std::string(reinterpret_cast<char*>(mac), len))).ok);
+  }
+}

@@ -292,3 +292,17 @@ TEST(Protocol, WelcomeCarriesExpiresInOnlyWhenTheTokenExpires) {
   EXPECT_FALSE(close_is_fatal(close_code::TokenExpired));
   EXPECT_EQ(close_code::TokenExpired, 4002);
 }
+
+// Found by fuzz_request: nlohmann's parser reads a raw NUL as the end of its input, so a payload
+// "1<NUL><anything>" passed as JSON and its bytes went to every member. A NUL is never JSON.
+TEST(Protocol, RawNulBytesAreRefusedAnywhere) {
+  using namespace std::string_literals;
+  for (std::string bad : {R"({"op":"post","id":2,"group":"g","msg":3)"s + '\0' + "\x01junk}",
+                          R"({"op":"join","id":1,"group":"g"})"s + '\0' + "junk",
+                          R"({"op":"private","id":1,"user":"u","msg":{"a":1})"s + '\0' + "}"}) {
+    Request r;
+    RequestError e;
+    EXPECT_FALSE(parse_request(bad, Limits{}, r, e));
+    EXPECT_EQ(e.code, Error::InvalidRequest);
+  }
+}

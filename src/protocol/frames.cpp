@@ -257,6 +257,10 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
   if (json_depth(text, limits.max_depth) > limits.max_depth)
     return fail(err, std::nullopt, Error::TooDeep,
                 "JSON nesting is deeper than " + std::to_string(limits.max_depth) + ".");
+  // nlohmann's parser takes a raw NUL for the end of its input and would accept what precedes
+  // it; JSON text never holds one (inside strings it is \u0000), so refuse it here, once.
+  if (text.find('\0') != std::string_view::npos)
+    return fail(err, std::nullopt, Error::InvalidRequest, "Frame is not valid JSON.");
   if (parse_message_request_fast(text, limits, out)) return true;
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fail(err, std::nullopt, Error::InvalidRequest, "Frame is not valid JSON.");

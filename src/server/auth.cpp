@@ -26,6 +26,7 @@ std::int64_t now_seconds() {
 // Parses a token's JSON part: an object, no duplicate keys (two parsers must not read two
 // meanings), nothing past the object.
 bool parse_object(const std::string& text, json& out) {
+  if (text.find('\0') != std::string::npos) return false;  // nlohmann would stop reading there
   bool duplicate = false;
   std::vector<std::vector<std::string>> keys;  // the keys seen so far, per open object
   out = json::parse(
