@@ -12,60 +12,20 @@
 #include "server/http_session.hpp"
 #include "server/server.hpp"
 #include "server/ws_session.hpp"
-#include "ws_client.hpp"
+#include "server_fixture.hpp"
 
 using namespace sb::server;
 using nlohmann::json;
 using sb::testing::http_get;
 using sb::testing::WsClient;
+using sb::testing::eventually;
 namespace net = boost::asio;
 
 namespace {
-constexpr const char* kSecret = "limits-secret";
 using ms = std::chrono::milliseconds;
 
-// Polls a condition until it holds or the time is up: a bounded wait, not an assertion by sleep.
-template <class F>
-bool eventually(F pred, ms timeout = ms(5000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(ms(5));
-  }
-  return pred();
-}
-
-class LimitsTest : public ::testing::Test {
+class LimitsTest : public sb::testing::ServerFixture {
  protected:
-  Config base() {
-    Config cfg;
-    cfg.port = 0;
-    cfg.threads = 2;
-    cfg.jwt.secret = kSecret;
-    cfg.log_level = "error";
-    return cfg;
-  }
-  void start(const Config& cfg) {
-    server_ = std::make_unique<Server>(cfg);
-    port_ = server_->start();
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-  }
-  std::string token(const std::string& user, json extra = json::object()) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    json c{{"sub", user}, {"exp", now + 60}};
-    c.update(extra);
-    return Authenticator(kSecret).issue(c);
-  }
-  std::unique_ptr<WsClient> client(const std::string& user, std::string* cid = nullptr, int rcvbuf = 0) {
-    auto c = std::make_unique<WsClient>();
-    EXPECT_TRUE(c->connect(port_, "/realtime?token=" + token(user), {}, rcvbuf));
-    auto w = c->recv();
-    EXPECT_TRUE(w && (*w)["op"] == "welcome") << (w ? w->dump() : "no frame");
-    if (w && cid) *cid = (*w)["cid"];
-    return c;
-  }
   // Expects the server to close this client with `code` before sending anything.
   void expect_refused(WsClient& c, int code) {
     EXPECT_FALSE(c.recv(ms(3000)));
@@ -81,9 +41,6 @@ class LimitsTest : public ::testing::Test {
     for (auto& s : ctx.sessions) n += s->buffered();
     return n;
   }
-
-  std::unique_ptr<Server> server_;
-  unsigned short port_ = 0;
 };
 
 std::map<std::string, double> scrape(unsigned short port) {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "server/server.hpp"
-#include "ws_client.hpp"
+#include "server_fixture.hpp"
 
 using namespace sb::server;
 using nlohmann::json;
@@ -19,45 +19,13 @@ using sb::testing::WsClient;
 using ms = std::chrono::milliseconds;
 
 namespace {
-constexpr const char* kSecret = "query-limits-secret";
-
 struct SilentPeer : Peer {
   using Peer::Peer;
   void deliver(const Frame&) override {}
 };
 
-class QueryLimitsTest : public ::testing::Test {
+class QueryLimitsTest : public sb::testing::ServerFixture {
  protected:
-  Config base() {
-    Config cfg;
-    cfg.port = 0;
-    cfg.threads = 2;
-    cfg.jwt.secret = kSecret;
-    cfg.log_level = "error";
-    return cfg;
-  }
-  void start(const Config& cfg) {
-    server_ = std::make_unique<Server>(cfg);
-    port_ = server_->start();
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-  }
-  std::string token(const std::string& user, json extra = json::object()) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    json c{{"sub", user}, {"exp", now + 60}};
-    c.update(extra);
-    return Authenticator(kSecret).issue(c);
-  }
-  std::unique_ptr<WsClient> client(const std::string& user, json claims = json::object(), std::string* cid = nullptr,
-                                   int rcvbuf = 0) {
-    auto c = std::make_unique<WsClient>();
-    EXPECT_TRUE(c->connect(port_, "/realtime?token=" + token(user, claims), {}, rcvbuf));
-    auto w = c->recv();
-    EXPECT_TRUE(w && (*w)["op"] == "welcome") << (w ? w->dump() : "no frame");
-    if (w && cid) *cid = (*w)["cid"];
-    return c;
-  }
   // `members` silent connections in `group`, straight through the hub.
   void populate(const std::string& group, std::size_t members) {
     auto& hub = server_->context().hub;
@@ -74,8 +42,6 @@ class QueryLimitsTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<Server> server_;
-  unsigned short port_ = 0;
   std::vector<std::shared_ptr<Peer>> peers_;
 };
 

@@ -80,13 +80,19 @@ class ServerFixture : public ::testing::Test {
     c.update(extra);
     return server::Authenticator(kSecret).issue(c);
   }
-  std::unique_ptr<WsClient> client(const std::string& user, std::string* cid = nullptr) {
+  // A connected, welcomed client for `user`, with extra token claims if given; `rcvbuf` > 0
+  // shrinks its receive buffer (slow-reader tests).
+  std::unique_ptr<WsClient> client(const std::string& user, const nlohmann::json& claims, std::string* cid = nullptr,
+                                   int rcvbuf = 0) {
     auto c = std::make_unique<WsClient>();
-    EXPECT_TRUE(c->connect(port_, "/realtime?token=" + token(user)));
+    EXPECT_TRUE(c->connect(port_, "/realtime?token=" + token(user, claims), {}, rcvbuf));
     auto w = c->recv();
     EXPECT_TRUE(w && (*w)["op"] == "welcome") << (w ? w->dump() : "no frame");
     if (w && cid) *cid = (*w)["cid"];
     return c;
+  }
+  std::unique_ptr<WsClient> client(const std::string& user, std::string* cid = nullptr, int rcvbuf = 0) {
+    return client(user, nlohmann::json::object(), cid, rcvbuf);
   }
   // A member of `group` that answers, proof that the server still serves everyone.
   void expect_serves(WsClient& c, const std::string& group) {

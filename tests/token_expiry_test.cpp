@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "server/server.hpp"
-#include "ws_client.hpp"
+#include "server_fixture.hpp"
 
 using namespace sb::server;
 using nlohmann::json;
@@ -13,32 +13,17 @@ using sb::testing::WsClient;
 using ms = std::chrono::milliseconds;
 
 namespace {
-constexpr const char* kSecret = "expiry-secret";
+using sb::testing::unix_now;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-class TokenExpiryTest : public ::testing::Test {
+class TokenExpiryTest : public sb::testing::ServerFixture {
  protected:
   Config base() {
-    Config cfg;
-    cfg.port = 0;
-    cfg.threads = 2;
-    cfg.jwt.secret = kSecret;
+    auto cfg = ServerFixture::base();
     cfg.jwt.leeway = std::chrono::seconds(0);
     cfg.dev_login = true;
-    cfg.log_level = "error";
     return cfg;
   }
-  void start(const Config& cfg) {
-    server_ = std::make_unique<Server>(cfg);
-    port_ = server_->start();
-  }
   void SetUp() override { start(base()); }
-  void TearDown() override {
-    if (server_) server_->stop();
-  }
   void restart(const Config& cfg) {
     server_->stop();
     start(cfg);
@@ -48,7 +33,7 @@ class TokenExpiryTest : public ::testing::Test {
   // "exp" removes it).
   static std::string token(const std::string& user, std::int64_t ttl, json extra = json::object(),
                            const char* secret = kSecret) {
-    json c{{"sub", user}, {"iat", now_s()}, {"exp", now_s() + ttl}};
+    json c{{"sub", user}, {"iat", unix_now()}, {"exp", unix_now() + ttl}};
     c.update(extra);
     if (c["exp"].is_null()) c.erase("exp");
     return Authenticator(secret).issue(c);
@@ -65,9 +50,6 @@ class TokenExpiryTest : public ::testing::Test {
   }
 
   static json auth(WsClient& c, const std::string& tok) { return c.request({{"op", "auth"}, {"token", tok}}); }
-
-  std::unique_ptr<Server> server_;
-  unsigned short port_ = 0;
 };
 }  // namespace
 
