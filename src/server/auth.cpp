@@ -72,7 +72,15 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
-Authenticator::Authenticator(std::string hs256_secret) : Authenticator(JwtConfig{"HS256", std::move(hs256_secret)}) {}
+namespace {
+JwtConfig hs256(std::string secret) {
+  JwtConfig c;  // HS256 by default
+  c.secret = std::move(secret);
+  return c;
+}
+}  // namespace
+
+Authenticator::Authenticator(std::string hs256_secret) : Authenticator(hs256(std::move(hs256_secret))) {}
 
 Authenticator::Authenticator(JwtConfig config) : cfg_(std::move(config)) {
   problem_ = jwt::Key::load(cfg_.algorithm, cfg_.secret, cfg_.public_key, cfg_.private_key, key_);
