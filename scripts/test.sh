@@ -36,7 +36,7 @@ asan_n=0
 if [ "${SWITCHBOARD_SKIP_ASAN:-0}" != "1" ]; then
   echo "== Native tests under AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
   if [ ! -f build/asan/build.ninja ]; then
-    cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHBOARD_SANITIZE=address,undefined >/dev/null
+    cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSWITCHBOARD_SANITIZE=address,undefined >/dev/null
   fi
   cmake --build build/asan --target switchboard_tests -j "$jobs"
   ASAN_OPTIONS="halt_on_error=1:detect_leaks=1 ${ASAN_OPTIONS:-}" \
