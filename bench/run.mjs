@@ -55,7 +55,7 @@ async function startServer(sys, extra = []) {
   const port = nextPort++;
   let cmd, args, env = { ...process.env, PORT: String(port), BENCH_SECRET: SECRET };
   if (sys.id === 'sb') {
-    [cmd, ...args] = [...PIN_SERVER, SERVER, '--port', String(port), '--threads', '1', '--jwt-secret', SECRET, '--rate', '0', '--max-connections-per-user', '0', '--log-level', 'warn', ...extra];
+    [cmd, ...args] = [...PIN_SERVER, SERVER, '--port', String(port), '--threads', '1', '--jwt-secret', SECRET, '--rate', '0', '--max-connections-per-user', '0', '--max-connections', '0', '--log-level', 'warn', ...extra];
   } else {
     [cmd, ...args] = [...PIN_SERVER, process.execPath, path.join(BENCH, 'peers', sys.file)];
   }
