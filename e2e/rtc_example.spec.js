@@ -48,10 +48,11 @@ async function callAndHangUp(caller, callee, calleeName, hanger, text) {
   for (const p of [caller, callee])
     await p.waitForFunction(() => document.getElementById('remote').videoWidth > 0, null, { timeout: 20_000 });
   // A chat message over the default data channel, once the channel is open on the sender.
-  await caller.waitForFunction(() => window.rtcConnection && rtcConnection.channels.default.readyState === 'open', null, { timeout: 20_000 });
+  // (rtcConnection is the example's top-level `let`: a global binding, not a window property.)
+  await caller.waitForFunction("rtcConnection && rtcConnection.channels.default.readyState === 'open'", null, { timeout: 20_000 });
   await caller.fill('#el_input_rtcMessage', text);
   await caller.locator('#el_video_call input[type=submit]').click();
-  await expect(callee.locator('#el_pre_rtcLog')).toContainText(`Data Channel:default:message\n"${text}"`, { timeout: 15_000 });
+  await expect(callee.locator('#el_pre_rtcLog')).toContainText(new RegExp(`Data Channel:default:message\\s*"${text}"`), { timeout: 15_000 });
   await hanger.getByRole('button', { name: 'Disconnect' }).click();
   await torndown(caller);
   await torndown(callee);
