@@ -650,3 +650,17 @@ TEST(RtcSignaling, HostileSequenceNumbersAndCodesChangeNothing) {
   c.a.from("bob", "cid:b", bye);
   EXPECT_EQ(c.a.rtc_events.back().code, "RTC_HANGUP");
 }
+
+TEST(RtcSignaling, TheCoreKeepsTheIceServersOfTheWelcome) {
+  Side a;
+  EXPECT_EQ(a.core->ice_servers_json(), "");
+  FakeTransport t;
+  FakeClock clock;
+  FakeHost host;
+  Core core(t, clock, host, [](const Event&) {});
+  core.connect("ws://h/realtime", [](const Result&) {});
+  core.on_token(core.attempt(), "t");
+  core.on_transport_open();
+  core.on_transport_text(protocol::welcome_frame("cid:me", "me", {}, std::nullopt, R"([{"urls":"stun:a"}])"));
+  EXPECT_EQ(json::parse(core.ice_servers_json()), json::parse(R"([{"urls":"stun:a"}])"));
+}
