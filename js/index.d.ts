@@ -23,7 +23,13 @@ export type ErrorCode =
   /** connectRTC: this side hung up before the callee answered */
   | 'RTC_CANCELLED'
   /** connectRTC: getUserMedia failed (no device, permission refused) */
-  | 'MEDIA_UNAVAILABLE';
+  | 'MEDIA_UNAVAILABLE'
+  /** a call: picked up but not connected within rtcConnectTimeout (both sides) */
+  | 'RTC_CONNECT_TIMEOUT'
+  /** a call: ICE failed (both sides) */
+  | 'RTC_FAILED'
+  /** a call: the peer-to-peer connection was lost (both sides) */
+  | 'RTC_DISCONNECTED';
 
 export declare class RealtimeError extends Error {
   readonly name: 'RealtimeError';
@@ -96,22 +102,32 @@ export interface RTCEvent {
   type: RTCEventType;
   /** the RTCPeerConnection, or the RTCDataChannel for channel events */
   target: RTCPeerConnection | RTCDataChannel;
-  /** channel events: the channel's protocol (= label) */
+  /** channel events: the channel's protocol (= label); Skapi's label, id */
   channel?: string;
+  label?: string;
+  id?: number | null;
   /** channel events */
   readyState?: RTCDataChannelState;
   bufferedAmount?: number;
   /** message */
   data?: any;
-  /** connectionstatechange, iceconnectionstatechange, icegatheringstatechange, signalingstatechange */
+  /** connectionstatechange ('closed' once the call is over), iceconnectionstatechange, icegatheringstatechange, signalingstatechange */
   state?: string;
+  /** connectionstatechange (Skapi's fields) */
+  iceState?: RTCIceConnectionState;
+  signalingState?: RTCSignalingState;
+  /** ISO time of the event */
+  timestamp?: string;
   /** track */
   track?: MediaStreamTrack;
   streams?: readonly MediaStream[];
   receiver?: RTCRtpReceiver;
   transceiver?: RTCRtpTransceiver;
-  /** icecandidate */
-  candidate?: RTCIceCandidate;
+  /** icecandidate: the candidate line (Skapi's), with sdpMid, sdpMLineIndex, usernameFragment */
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
   /** icecandidateerror */
   errorCode?: number;
   errorText?: string;
@@ -120,7 +136,7 @@ export interface RTCEvent {
   port?: number | null;
   /** error */
   error?: any;
-  /** close (of the call): why it ended; error: a text */
+  /** connectionstatechange 'closed' (the call is over): why it ended; error: a text */
   code?: ErrorCode;
   message?: string;
 }
@@ -159,6 +175,8 @@ export interface RealtimeOptions {
   deadAfter?: number;
   /** ms a call rings before connectRTC's `connection` rejects with TIMEOUT (default 30000) */
   rtcTimeout?: number;
+  /** ms a picked-up call may take to connect with its channels open before it ends with RTC_CONNECT_TIMEOUT on both sides (default 20000; 0: no bound) */
+  rtcConnectTimeout?: number;
 }
 
 export interface SuccessResult {

@@ -249,6 +249,7 @@ export class Realtime {
       requestTimeout: o.requestTimeout,
       keepAlive: o.keepAlive,
       deadAfter: o.deadAfter,
+      rtcConnectTimeout: o.rtcConnectTimeout,
     };
   }
 

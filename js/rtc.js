@@ -66,14 +66,14 @@ export function normalizeChannels(channels, fail) {
 }
 
 // `ice`: a STUN/TURN URL (Skapi), an RTCIceServer, an array of either, or an RTCConfiguration.
-// No default server: Switchboard does not pick a public one for you (docs/api.md, "RTC calls").
-export function rtcConfiguration(ice, fail) {
+// Without it, the ICE servers the server handed out at connect (`--ice-servers`), else none.
+export function rtcConfiguration(ice, fail, serverIce = []) {
   const server = (s) => {
     if (typeof s === 'string' && s) return { urls: s };
     if (s && typeof s === 'object' && (typeof s.urls === 'string' || Array.isArray(s.urls))) return s;
     throw fail('INVALID_PARAMETER', '"ice" must be a URL, an RTCIceServer ({urls, username?, credential?}), an array of them, or {iceServers}.');
   };
-  if (ice === undefined || ice === null || ice === '') return { iceServers: [] };
+  if (ice === undefined || ice === null || ice === '') return { iceServers: serverIce };
   if (typeof ice === 'string') return { iceServers: [server(ice)] };
   if (Array.isArray(ice)) return { iceServers: ice.map(server) };
   if (typeof ice === 'object' && Array.isArray(ice.iceServers)) return { ...ice, iceServers: ice.iceServers.map(server) };
@@ -115,17 +115,14 @@ function describeMedia(stream) {
   return { audio: stream.getAudioTracks().length > 0, video: stream.getVideoTracks().length > 0 };
 }
 
-const END_TEXT = {
-  RTC_CANCELLED: 'The call was hung up before it was answered.',
-  CLOSED: 'closeRealtime() was called.',
-};
-
-/** One Realtime's calls. Created lazily by Realtime; not part of the public API. */
+/** One Realtime's calls. Created lazily by Realtime; not part of the public API.
+ * The call's state and how it ended are the core's (src/client/rtc_signaling.*); a record here
+ * only holds the browser objects of a call the core still knows. */
 export class RtcCalls {
   constructor(realtime, ErrorClass) {
     this._rt = realtime;
     this._Error = ErrorClass;
-    this._calls = new Map(); // core handle -> call record
+    this._calls = new Map(); // core handle -> call record, while the core has the call
     this._fail = (code, message) => new ErrorClass(code, message);
   }
 
@@ -141,8 +138,8 @@ export class RtcCalls {
     const timeout = params.timeout ?? this._rt._options.rtcTimeout ?? 0;
     if (typeof timeout !== 'number' || !(timeout >= 0)) throw fail('INVALID_PARAMETER', '"timeout" must be a number of ms.');
     const channels = normalizeChannels(params.channels, fail);
-    const config = rtcConfiguration(params.ice, fail);
     const core = this._rt._requireCore();
+    const config = rtcConfiguration(params.ice, fail, this._serverIce(core));
     if (typeof RTCPeerConnection === 'undefined') throw fail('NOT_SUPPORTED', 'This browser has no WebRTC.');
     const { stream, owned } = await localMedia(params.media, fail);
 
@@ -169,6 +166,15 @@ export class RtcCalls {
     else for (const call of [...this._calls.values()]) if (call.peerCid === params.cid) this._rt._core.rtcHangup(call.handle);
   }
 
+  _serverIce(core) {
+    try {
+      const list = JSON.parse(core.iceServers() || '[]');
+      return Array.isArray(list) ? list : [];
+    } catch {
+      return [];
+    }
+  }
+
   // ---- from the core --------------------------------------------------------------------------
 
   onCore(kind, handle, peer, peerCid, what, json, code, message, remote) {
@@ -184,9 +190,10 @@ export class RtcCalls {
   _newCall(handle, role, peer, peerCid, callback) {
     const call = {
       handle, role, peer, peerCid, callback: callback || null,
-      state: 'ringing', pc: null, channels: {}, local: null, ownsLocal: false, remote: null,
+      pc: null, channels: {}, local: null, ownsLocal: false, remote: null,
       tracksAdded: false, makingOffer: false, ignoreOffer: false, chain: Promise.resolve(),
-      resolved: null, resolve: null, reject: null, appKnows: role === 'callee', override: null,
+      negotiated: false, pendingIce: [], reported: false,
+      resolved: null, resolve: null, reject: null, appKnows: role === 'callee',
     };
     this._calls.set(handle, call);
     return call;
@@ -213,14 +220,13 @@ export class RtcCalls {
 
   async _accept(call, params, callback) {
     const fail = this._fail;
-    if (call.state === 'ended') throw this._endError(call);
+    if (!this._calls.has(call.handle)) throw this._endError(call);
     if (callback !== undefined && callback !== null && typeof callback !== 'function')
       throw fail('INVALID_PARAMETER', 'The RTC callback must be a function.');
-    const config = rtcConfiguration(params.ice, fail);
+    const config = rtcConfiguration(params.ice, fail, this._serverIce(this._rt._requireCore()));
     const { stream, owned } = await localMedia(params.media, fail);
-    const stop = () => owned && stream && stream.getTracks().forEach((t) => t.stop());
-    if (call.state === 'ended') {
-      stop();
+    if (!this._calls.has(call.handle)) {
+      if (owned && stream) stream.getTracks().forEach((t) => t.stop());
       throw this._endError(call);
     }
     call.callback = callback || null;
@@ -235,7 +241,6 @@ export class RtcCalls {
       throw fail('INVALID_PARAMETER', `The caller's channels are not usable: ${e.message || e}`);
     }
     // Tracks go on when the offer is applied, so they reuse the caller's transceivers.
-    call.state = 'active';
     call.resolved = this._resolved(call);
     if (!this._rt._core.rtcAccept(call.handle)) {
       this._cleanup(call);
@@ -245,34 +250,28 @@ export class RtcCalls {
   }
 
   _pickedUp(call) {
-    if (call.state !== 'ringing') return;
-    call.state = 'active';
     call.appKnows = true;
     call.resolved = this._resolved(call);
     call.resolve(call.resolved);
   }
 
+  // The core ended the call: `code` says why (never empty), `remote` whether this side did it.
   _ended(call, code, message, remote) {
     this._calls.delete(call.handle);
-    const was = call.state;
-    call.state = 'ended';
-    if (call.override) ({ code, message, remote } = { ...call.override, remote: true });
-    if (!code) {
-      code = call.role === 'caller' && was === 'ringing' ? 'RTC_CANCELLED' : 'RTC_HANGUP';
-      message = END_TEXT[code] || message;
-    }
-    call.endCode = code;
-    call.endMessage = message || END_TEXT[code] || 'The call ended.';
-    if (call.reject && was === 'ringing') call.reject(this._endError(call));
+    call.endCode = code || 'RTC_HANGUP';
+    call.endMessage = message || 'The call ended.';
+    if (call.reject) call.reject(this._endError(call)); // no-op once picked up
     this._cleanup(call);
     if (remote && call.appKnows && code !== 'CLOSED')
-      this._deliver({ type: 'rtc:closed', sender: call.peer, sender_cid: call.peerCid, code, message: call.endMessage });
+      this._deliver({ type: 'rtc:closed', sender: call.peer, sender_cid: call.peerCid, code: call.endCode, message: call.endMessage });
   }
 
   _endError(call) {
     return this._fail(call.endCode || 'RTC_HANGUP', call.endMessage || 'The call ended.');
   }
 
+  // Closes the peer connection, then tells the RTC callback as Skapi's closeRTC does: a
+  // `connectionstatechange` with state 'closed' (plus Switchboard's code and message).
   _cleanup(call) {
     const pc = call.pc;
     if (pc && pc.signalingState !== 'closed') {
@@ -284,12 +283,31 @@ export class RtcCalls {
       pc.close();
     }
     if (call.ownsLocal && call.local) call.local.getTracks().forEach((t) => t.stop());
-    if (pc) this._event(call, { type: 'close', target: pc, code: call.endCode, message: call.endMessage });
+    if (pc)
+      this._event(call, {
+        type: 'connectionstatechange', target: pc, state: 'closed',
+        iceState: pc.iceConnectionState, signalingState: pc.signalingState,
+        code: call.endCode, message: call.endMessage,
+      });
   }
 
   _hangup(call) {
-    if (call.state !== 'ended' && this._calls.has(call.handle) && this._rt._core) this._rt._core.rtcHangup(call.handle);
+    if (this._calls.has(call.handle) && this._rt._core) this._rt._core.rtcHangup(call.handle);
     return Promise.resolve();
+  }
+
+  // Tells the core what the peer connection did; the core decides what ends the call.
+  _peerState(call, state) {
+    if (this._calls.has(call.handle) && this._rt._core) this._rt._core.rtcPeerState(call.handle, state);
+  }
+
+  // Connected once the connection is up and every data channel of the call is open.
+  _checkConnected(call) {
+    const chans = Object.values(call.channels);
+    if (call.reported || !call.pc || call.pc.connectionState !== 'connected') return;
+    if (chans.some((dc) => dc.readyState !== 'open')) return;
+    call.reported = true;
+    this._peerState(call, 'connected');
   }
 
   // ---- the peer connection --------------------------------------------------------------------
@@ -315,25 +333,38 @@ export class RtcCalls {
       ev('track', { track: e.track, streams: e.streams, receiver: e.receiver, transceiver: e.transceiver });
     });
     pc.addEventListener('connectionstatechange', () => {
-      ev('connectionstatechange', { state: pc.connectionState });
-      if (pc.connectionState === 'failed' && call.state === 'active') {
-        call.override = { code: 'DISCONNECTED', message: 'The peer-to-peer connection failed.' };
-        this._hangup(call);
-      }
+      const state = pc.connectionState;
+      ev('connectionstatechange', { state, iceState: pc.iceConnectionState, signalingState: pc.signalingState });
+      if (state === 'connected') this._checkConnected(call);
+      else if (state === 'failed' || state === 'disconnected') this._peerState(call, state);
     });
-    pc.addEventListener('iceconnectionstatechange', () => ev('iceconnectionstatechange', { state: pc.iceConnectionState }));
-    pc.addEventListener('icegatheringstatechange', () => ev('icegatheringstatechange', { state: pc.iceGatheringState }));
-    pc.addEventListener('signalingstatechange', () => ev('signalingstatechange', { state: pc.signalingState }));
+    pc.addEventListener('iceconnectionstatechange', () =>
+      ev('iceconnectionstatechange', { state: pc.iceConnectionState, gatheringState: pc.iceGatheringState, signalingState: pc.signalingState }));
+    pc.addEventListener('icegatheringstatechange', () =>
+      ev('icegatheringstatechange', { state: pc.iceGatheringState, connectionState: pc.iceConnectionState, signalingState: pc.signalingState }));
+    pc.addEventListener('signalingstatechange', () =>
+      ev('signalingstatechange', { state: pc.signalingState, connectionState: pc.iceConnectionState, gatheringState: pc.iceGatheringState }));
     pc.addEventListener('icecandidateerror', (e) =>
-      ev('icecandidateerror', { errorCode: e.errorCode, errorText: e.errorText, url: e.url, address: e.address, port: e.port }));
+      ev('icecandidateerror', {
+        errorCode: e.errorCode, errorText: e.errorText, url: e.url, address: e.address, port: e.port,
+        hostCandidate: e.hostCandidate, gatheringState: pc.iceGatheringState, connectionState: pc.iceConnectionState,
+      }));
     pc.addEventListener('icecandidate', (e) => {
       if (!e.candidate) return ev('icecandidateend', {});
-      ev('icecandidate', { candidate: e.candidate });
-      if (e.candidate.candidate) this._signal(call, 'ice', e.candidate.toJSON());
+      const c = e.candidate;
+      ev('icecandidate', {
+        candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment,
+        protocol: c.protocol, gatheringState: pc.iceGatheringState, connectionState: pc.iceConnectionState,
+      });
+      if (c.candidate) this._signal(call, 'ice', c.toJSON());
     });
     pc.addEventListener('negotiationneeded', async () => {
-      ev('negotiationneeded', {});
-      if (call.state === 'ended') return;
+      ev('negotiationneeded', { signalingState: pc.signalingState, connectionState: pc.iceConnectionState, gatheringState: pc.iceGatheringState });
+      // The callee never offers before it has answered the caller's first offer: an offer of
+      // its own then is glare by construction, and the rollback that settles it loses the
+      // callee's candidates in Chromium (issue 14). The browser fires negotiationneeded again
+      // once the first exchange is done if it is still needed.
+      if (!this._calls.has(call.handle) || (call.polite && !call.negotiated)) return;
       try {
         call.makingOffer = true;
         await pc.setLocalDescription();
@@ -354,16 +385,29 @@ export class RtcCalls {
     this._wireChannel(call, call.pc.createDataChannel(spec.protocol, init));
   }
 
+  // Channel events in Skapi's shapes (label, id, protocol, readyState...), plus `channel`: the
+  // name the channel has in `channels`.
   _wireChannel(call, dc) {
     const name = dc.protocol || dc.label;
     if (!call.channels[name]) call.channels[name] = dc;
     const ev = (type, extra) =>
-      this._event(call, { type, target: dc, channel: name, readyState: dc.readyState, bufferedAmount: dc.bufferedAmount, ...extra });
-    dc.addEventListener('open', () => ev('open'));
-    dc.addEventListener('close', () => ev('close'));
-    dc.addEventListener('message', (e) => ev('message', { data: e.data }));
-    dc.addEventListener('bufferedamountlow', () => ev('bufferedamountlow'));
-    dc.addEventListener('error', (e) => ev('error', { error: e.error, message: String((e.error && e.error.message) || 'data channel error') }));
+      this._event(call, { type, target: dc, channel: name, label: dc.label, id: dc.id, readyState: dc.readyState, ...extra });
+    dc.addEventListener('open', () => {
+      ev('open', { ordered: dc.ordered, maxRetransmits: dc.maxRetransmits, protocol: dc.protocol });
+      this._checkConnected(call);
+    });
+    dc.addEventListener('close', () => {
+      ev('close', {});
+      // As Skapi: the call ends when its last data channel closes.
+      const chans = Object.values(call.channels);
+      if (call.reported && chans.length && chans.every((c) => c.readyState === 'closed')) this._peerState(call, 'channels-closed');
+    });
+    dc.addEventListener('message', (e) =>
+      ev('message', { data: e.data, lastEventId: e.lastEventId, origin: e.origin, bufferedAmount: dc.bufferedAmount }));
+    dc.addEventListener('bufferedamountlow', () =>
+      ev('bufferedamountlow', { bufferedAmount: dc.bufferedAmount, bufferedAmountLowThreshold: dc.bufferedAmountLowThreshold }));
+    dc.addEventListener('error', (e) =>
+      ev('error', { error: e.error, message: String((e.error && e.error.message) || 'data channel error'), errorCode: e.error && e.error.errorDetail }));
   }
 
   _addTracks(call) {
@@ -373,17 +417,18 @@ export class RtcCalls {
   }
 
   _signal(call, what, data) {
-    if (call.state !== 'ended' && this._rt._core) this._rt._core.rtcSignal(call.handle, what, JSON.stringify(data));
+    if (this._calls.has(call.handle) && this._rt._core) this._rt._core.rtcSignal(call.handle, what, JSON.stringify(data));
   }
 
-  // Signals of one call are applied one at a time, in arrival order.
+  // Signals of one call are applied one at a time, in the order the core hands them over.
   _queue(call, fn) {
     call.chain = call.chain.then(fn).catch((e) => this._event(call, { type: 'error', target: call.pc, error: e, message: String((e && e.message) || e) }));
   }
 
+  // Perfect negotiation (W3C webrtc-pc §10.7), the caller impolite, the callee polite.
   async _onSignal(call, what, data) {
     const pc = call.pc;
-    if (!pc || call.state === 'ended' || pc.signalingState === 'closed') return;
+    if (!pc || !this._calls.has(call.handle) || pc.signalingState === 'closed') return;
     if (what === 'sdp') {
       const offerCollision = data.type === 'offer' && (call.makingOffer || pc.signalingState !== 'stable');
       call.ignoreOffer = !call.polite && offerCollision;
@@ -394,19 +439,27 @@ export class RtcCalls {
         await pc.setLocalDescription();
         this._signal(call, 'sdp', pc.localDescription.toJSON());
       }
+      call.negotiated = true;
+      // Candidates that came before any remote description (never from an in-order peer).
+      for (const c of call.pendingIce.splice(0)) await this._addIce(call, c);
     } else if (what === 'ice') {
-      try {
-        await pc.addIceCandidate(data);
-      } catch (e) {
-        if (!call.ignoreOffer) throw e;
-      }
+      if (!pc.remoteDescription) call.pendingIce.push(data);
+      else await this._addIce(call, data);
+    }
+  }
+
+  async _addIce(call, data) {
+    try {
+      await call.pc.addIceCandidate(data);
+    } catch (e) {
+      if (!call.ignoreOffer) throw e; // candidates of an offer we ignored may not fit
     }
   }
 
   // ---- delivery -------------------------------------------------------------------------------
 
   _event(call, ev) {
-    callSafely(call.callback, ev, 'RTC callback');
+    callSafely(call.callback, { ...ev, timestamp: new Date().toISOString() }, 'RTC callback');
   }
 
   _deliver(ev) {

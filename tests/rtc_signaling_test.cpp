@@ -88,7 +88,12 @@ TEST(RtcSignaling, CallerRingsThenPickupActivatesTheCall) {
   EXPECT_EQ(a.rtc_events[0].peer, "bob");
   ASSERT_EQ(a.rtc->calls().size(), 1u);
   EXPECT_EQ(a.rtc->calls()[0].state, RtcCallState::Active);
-  // Picked up: the no-answer timer is gone.
+  // Picked up: the no-answer timer is gone; the connect bound runs until the peer connection
+  // reports "connected".
+  a.clock.advance(19999);
+  EXPECT_EQ(a.kinds(), std::vector<std::string>{"pickup"});
+  EXPECT_TRUE(a.rtc->peer_state(h, "connected"));
+  EXPECT_TRUE(a.rtc->calls()[0].connected);
   a.clock.advance(120000);
   EXPECT_EQ(a.kinds(), std::vector<std::string>{"pickup"});
 }
@@ -145,7 +150,7 @@ TEST(RtcSignaling, CalleeRejectReachesTheCallerAsRtcRejected) {
   EXPECT_EQ(rej[0]["msg"]["kind"], "reject");
   EXPECT_EQ(rej[0]["msg"]["by"], "callee");
   EXPECT_EQ(b.kinds(), (std::vector<std::string>{"incoming", "ended"}));
-  EXPECT_EQ(b.rtc_events[1].code, "");  // ended here
+  EXPECT_EQ(b.rtc_events[1].code, "RTC_HANGUP");  // ended here
   EXPECT_FALSE(b.rtc_events[1].remote);
   b.clock.advance(100000);  // the callee's ring timer is gone too
   EXPECT_EQ(b.rtc_events.size(), 2u);
@@ -164,7 +169,7 @@ TEST(RtcSignaling, CallerHangingUpBeforeAnswerClosesTheRingingCall) {
   int hb = b.rtc_events[0].call;
   EXPECT_TRUE(a.rtc->hangup(ha));
   ASSERT_EQ(a.kinds(), std::vector<std::string>{"ended"});
-  EXPECT_EQ(a.rtc_events[0].code, "");
+  EXPECT_EQ(a.rtc_events[0].code, "RTC_CANCELLED");
   auto bye = a.take_rtc();
   ASSERT_EQ(bye.size(), 1u);
   EXPECT_EQ(bye[0]["msg"]["kind"], "hangup");
@@ -425,4 +430,237 @@ TEST(RtcSignaling, EssentialSignalStillRefusedAfterRetriesEndsTheCall) {
   ASSERT_EQ(a.kinds(), std::vector<std::string>{"ended"});
   EXPECT_EQ(a.rtc_events[0].call, h);
   EXPECT_EQ(a.rtc_events[0].code, "RATE_LIMITED");
+}
+
+// ---- Issue 14: any order and delay of signals, and a bound on connecting ---------------------
+namespace {
+// A caller (alice, cid:a) and a callee (bob, cid:b) whose call is rung and picked up; the
+// frames each sent are handed to the other by the test, in whatever order it chooses.
+struct Call2 {
+  Side a{{}, "cid:a", "alice"}, b{{}, "cid:b", "bob"};
+  int ha = 0, hb = 0;
+  json pickup;  // bob's pickup, not yet delivered
+  explicit Call2(RtcOptions o = {}) : a(o, "cid:a", "alice"), b(o, "cid:b", "bob") {
+    ha = a.rtc->call("cid:b", 0, "{}");
+    auto ring = a.take_rtc();
+    a.ok(ring[0]["id"]);
+    b.from("alice", "cid:a", ring[0]["msg"]);
+    hb = b.rtc_events.at(0).call;
+    b.rtc->accept(hb);
+    auto sent = b.take_rtc().at(0);
+    b.ok(sent["id"]);
+    pickup = sent["msg"];
+  }
+  void to_b(const json& f) { b.from("alice", "cid:a", f["msg"]); }
+  void to_a(const json& f) { a.from("bob", "cid:b", f["msg"]); }
+  static std::vector<std::string> signals(const Side& s) {
+    std::vector<std::string> out;
+    for (auto& e : s.rtc_events)
+      if (e.kind == "signal") out.push_back(e.what + " " + e.json);
+      else if (e.kind != "incoming") out.push_back(e.kind);
+    return out;
+  }
+};
+}  // namespace
+
+TEST(RtcSignaling, EveryMessageCarriesItsSidesSequenceNumber) {
+  Call2 c;
+  EXPECT_EQ(c.pickup["seq"], 0);
+  c.to_a({{"msg", c.pickup}});
+  c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer"})");
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a1"})");
+  auto sent = c.a.take_rtc();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0]["msg"]["seq"], 1);  // the ring was 0
+  EXPECT_EQ(sent[1]["msg"]["seq"], 2);
+}
+
+TEST(RtcSignaling, CallerSignalsMadeWhileRingingWaitForThePickup) {
+  Call2 c;
+  // The caller's peer connection makes its offer and candidates at once, before the pickup.
+  EXPECT_TRUE(c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer"})"));
+  EXPECT_TRUE(c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a1"})"));
+  EXPECT_TRUE(c.a.take_rtc().empty());
+  c.to_a({{"msg", c.pickup}});
+  auto sent = c.a.take_rtc();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0]["msg"]["kind"], "sdp");
+  EXPECT_EQ(sent[1]["msg"]["kind"], "ice");
+}
+
+TEST(RtcSignaling, CandidatesBeforeTheirDescriptionAreHeldUntilItComes) {
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer"})");
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a1"})");
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a2"})");
+  auto sent = c.a.take_rtc();
+  c.to_b(sent[2]);
+  c.to_b(sent[1]);
+  EXPECT_EQ(Call2::signals(c.b), std::vector<std::string>{});
+  c.to_b(sent[0]);
+  EXPECT_EQ(Call2::signals(c.b), (std::vector<std::string>{R"(sdp {"type":"offer"})", R"(ice {"candidate":"a1"})",
+                                                          R"(ice {"candidate":"a2"})"}));
+}
+
+TEST(RtcSignaling, AnAnswerThatOvertakesThePickupWaitsForIt) {
+  Call2 c;
+  c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer"})");
+  c.b.rtc->signal(c.hb, "sdp", R"({"type":"answer"})");
+  c.b.rtc->signal(c.hb, "ice", R"({"candidate":"b1"})");
+  auto sent = c.b.take_rtc();
+  c.to_a(sent[1]);
+  c.to_a(sent[0]);
+  EXPECT_EQ(Call2::signals(c.a), std::vector<std::string>{});
+  c.to_a({{"msg", c.pickup}});  // late
+  EXPECT_EQ(Call2::signals(c.a),
+            (std::vector<std::string>{"pickup", R"(sdp {"type":"answer"})", R"(ice {"candidate":"b1"})"}));
+  // The caller's offer went out after the pickup.
+  auto offer = c.a.take_rtc();
+  ASSERT_EQ(offer.size(), 1u);
+  EXPECT_EQ(offer[0]["msg"]["kind"], "sdp");
+}
+
+TEST(RtcSignaling, BothSidesOfferingGetEachOthersOfferInOrder) {
+  // Glare is settled by the peer connections (perfect negotiation, js/rtc.js); the signalling
+  // hands each offer over exactly once and keeps each side's candidates behind its offer.
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer","sdp":"A"})");
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a1"})");
+  c.b.rtc->signal(c.hb, "sdp", R"({"type":"offer","sdp":"B"})");
+  c.b.rtc->signal(c.hb, "ice", R"({"candidate":"b1"})");
+  auto from_a = c.a.take_rtc(), from_b = c.b.take_rtc();
+  c.to_b(from_a[1]);
+  c.to_a(from_b[1]);
+  c.to_a(from_b[0]);
+  c.to_b(from_a[0]);
+  EXPECT_EQ(Call2::signals(c.a), (std::vector<std::string>{"pickup", R"(sdp {"sdp":"B","type":"offer"})",
+                                                          R"(ice {"candidate":"b1"})"}));
+  EXPECT_EQ(Call2::signals(c.b),
+            (std::vector<std::string>{R"(sdp {"sdp":"A","type":"offer"})", R"(ice {"candidate":"a1"})"}));
+}
+
+TEST(RtcSignaling, ASignalResentAfterRateLimitedKeepsItsPlaceAndIsAppliedOnce) {
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a1"})");
+  c.a.rtc->signal(c.ha, "ice", R"({"candidate":"a2"})");
+  auto sent = c.a.take_rtc();
+  c.a.fail(sent[0]["id"], protocol::Error::RateLimited);  // a1 refused; a2 goes through
+  c.to_b(sent[1]);
+  EXPECT_EQ(Call2::signals(c.b), std::vector<std::string>{});  // a2 waits for a1
+  c.a.clock.advance(300);
+  auto again = c.a.take_rtc();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0]["msg"]["seq"], sent[0]["msg"]["seq"]);
+  c.to_b(again[0]);
+  c.to_b(again[0]);  // a repeat changes nothing
+  c.to_b(sent[1]);
+  EXPECT_EQ(Call2::signals(c.b), (std::vector<std::string>{R"(ice {"candidate":"a1"})", R"(ice {"candidate":"a2"})"}));
+}
+
+TEST(RtcSignaling, AHangupActsAtOnceEvenAheadOfEarlierSignals) {
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  c.a.rtc->signal(c.ha, "sdp", R"({"type":"offer"})");
+  c.a.rtc->hangup(c.ha);
+  auto sent = c.a.take_rtc();
+  ASSERT_EQ(sent.size(), 2u);
+  c.to_b(sent[1]);
+  EXPECT_EQ(Call2::signals(c.b), std::vector<std::string>{"ended"});
+  EXPECT_EQ(c.b.rtc_events.back().code, "RTC_HANGUP");
+  c.to_b(sent[0]);  // too late: the call is gone
+  EXPECT_EQ(Call2::signals(c.b), std::vector<std::string>{"ended"});
+}
+
+TEST(RtcSignaling, ACallThatDoesNotConnectInTimeEndsOnBothSidesWithATypedCode) {
+  RtcOptions o;
+  o.connect_timeout_ms = 20000;
+  Call2 c(o);
+  c.to_a({{"msg", c.pickup}});
+  c.b.clock.advance(19999);
+  EXPECT_EQ(Call2::signals(c.b), std::vector<std::string>{});
+  c.b.clock.advance(1);  // the callee's bound, from its pickup
+  ASSERT_EQ(Call2::signals(c.b), std::vector<std::string>{"ended"});
+  EXPECT_EQ(c.b.rtc_events.back().code, "RTC_CONNECT_TIMEOUT");
+  auto bye = c.b.take_rtc();
+  ASSERT_EQ(bye.size(), 1u);
+  EXPECT_EQ(bye[0]["msg"]["kind"], "hangup");
+  EXPECT_EQ(bye[0]["msg"]["code"], "RTC_CONNECT_TIMEOUT");
+  c.to_a(bye[0]);
+  ASSERT_EQ(Call2::signals(c.a), (std::vector<std::string>{"pickup", "ended"}));
+  EXPECT_EQ(c.a.rtc_events.back().code, "RTC_CONNECT_TIMEOUT");
+  EXPECT_TRUE(c.a.rtc_events.back().remote);
+}
+
+TEST(RtcSignaling, ConnectedCallsHaveNoConnectBound) {
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  EXPECT_TRUE(c.a.rtc->peer_state(c.ha, "connected"));
+  EXPECT_TRUE(c.b.rtc->peer_state(c.hb, "connected"));
+  c.a.clock.advance(600000);
+  c.b.clock.advance(600000);
+  EXPECT_EQ(c.a.rtc->size(), 1u);
+  EXPECT_EQ(c.b.rtc->size(), 1u);
+  EXPECT_FALSE(c.a.rtc->peer_state(c.ha, "bogus"));
+  EXPECT_FALSE(c.a.rtc->peer_state(999, "connected"));
+}
+
+TEST(RtcSignaling, PeerFailureDisconnectionAndClosedChannelsEndBothSides) {
+  struct Case {
+    const char* state;
+    const char* code;
+  };
+  for (Case k : {Case{"failed", "RTC_FAILED"}, Case{"disconnected", "RTC_DISCONNECTED"},
+                 Case{"channels-closed", "RTC_HANGUP"}}) {
+    SCOPED_TRACE(k.state);
+    Call2 c;
+    c.to_a({{"msg", c.pickup}});
+    c.a.rtc->peer_state(c.ha, "connected");
+    EXPECT_TRUE(c.a.rtc->peer_state(c.ha, k.state));
+    ASSERT_EQ(Call2::signals(c.a), (std::vector<std::string>{"pickup", "ended"}));
+    EXPECT_EQ(c.a.rtc_events.back().code, k.code);
+    EXPECT_TRUE(c.a.rtc_events.back().remote);
+    c.to_b(c.a.take_rtc().at(0));
+    ASSERT_EQ(Call2::signals(c.b), std::vector<std::string>{"ended"});
+    EXPECT_EQ(c.b.rtc_events.back().code, k.code);
+  }
+}
+
+TEST(RtcSignaling, HostileSequenceNumbersAndCodesChangeNothing) {
+  Call2 c;
+  c.to_a({{"msg", c.pickup}});
+  std::string id = c.pickup["call"];
+  auto with = [&](json seq) {
+    json m = sig("ice", id, "callee", {{"candidate", "x"}});
+    m["seq"] = seq;
+    c.a.from("bob", "cid:b", m);
+  };
+  with(-1);
+  with("1");
+  with(1.5);
+  with(1000000000000LL);  // far ahead: not held
+  EXPECT_EQ(Call2::signals(c.a), std::vector<std::string>{"pickup"});
+  with(1);
+  EXPECT_EQ(Call2::signals(c.a), (std::vector<std::string>{"pickup", R"(ice {"candidate":"x"})"}));
+  // A hangup with a code that is not one of the shared ones is a plain hangup.
+  json bye = sig("hangup", id, "callee");
+  bye["code"] = "FORBIDDEN";
+  c.a.from("bob", "cid:b", bye);
+  EXPECT_EQ(c.a.rtc_events.back().code, "RTC_HANGUP");
+}
+
+TEST(RtcSignaling, TheCoreKeepsTheIceServersOfTheWelcome) {
+  Side a;
+  EXPECT_EQ(a.core->ice_servers_json(), "");
+  FakeTransport t;
+  FakeClock clock;
+  FakeHost host;
+  Core core(t, clock, host, [](const Event&) {});
+  core.connect("ws://h/realtime", [](const Result&) {});
+  core.on_token(core.attempt(), "t");
+  core.on_transport_open();
+  core.on_transport_text(protocol::welcome_frame("cid:me", "me", {}, std::nullopt, R"([{"urls":"stun:a"}])"));
+  EXPECT_EQ(json::parse(core.ice_servers_json()), json::parse(R"([{"urls":"stun:a"}])"));
 }

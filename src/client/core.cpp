@@ -176,6 +176,9 @@ void Core::handle_welcome(const p::ServerFrame& f) {
   user_ = f.user;
   if (f.data.is_object() && f.data.contains("max_frame_bytes") && f.data["max_frame_bytes"].is_number_unsigned())
     max_frame_bytes_ = f.data["max_frame_bytes"].get<std::size_t>();
+  ice_servers_json_ = f.data.is_object() && f.data.contains("ice_servers") && f.data["ice_servers"].is_array()
+                          ? f.data["ice_servers"].dump()
+                          : std::string();
   last_rx_ = last_tx_ = clock_.now_ms();
   start_tick();
   stop_refresh();  // anything left from the previous connection is moot

@@ -82,6 +82,8 @@ class Core {
   // Sends one `rtc` frame to connection `cid`; `payload_json` must be a JSON object.
   void send_rtc(const std::string& cid, const std::string& payload_json, Reply done);
   void set_rtc_listener(RtcListener* listener) { rtc_ = listener; }
+  // The ICE servers the server handed out in its welcome (a JSON array, "" when none).
+  const std::string& ice_servers_json() const { return ice_servers_json_; }
 
   // ---- lifecycle hints from the platform ----
   void wake();       // network back online or tab visible: reconnect now / probe the socket
@@ -160,6 +162,7 @@ class Core {
   double last_rx_ = 0, last_tx_ = 0;
   std::uint64_t rx_count_ = 0, rx_seen_ = 0;  // frames received / as of the last tick
   std::size_t max_frame_bytes_ = 64 * 1024;  // the server's, from its welcome
+  std::string ice_servers_json_;             // the server's, from its welcome
 
   std::vector<Reply> connect_waiters_;
   std::map<std::int64_t, Pending> pending_;

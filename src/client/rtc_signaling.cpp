@@ -1,5 +1,7 @@
 #include "rtc_signaling.hpp"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "../protocol/errors.hpp"
@@ -16,6 +18,22 @@ const char* role_name(RtcRole r) { return r == RtcRole::Caller ? "caller" : "cal
 bool is_json_value(const std::string& text) {
   if (text.empty()) return false;
   return !json::parse(text, nullptr, false).is_discarded();
+}
+
+// Ends that the other side learns with their code (in the hangup), and their texts.
+struct SharedEnd {
+  const char* code;
+  const char* message;
+};
+constexpr SharedEnd kSharedEnds[] = {
+    {"RTC_CONNECT_TIMEOUT", "The call did not connect in time."},
+    {"RTC_FAILED", "The peer-to-peer connection failed."},
+    {"RTC_DISCONNECTED", "The peer-to-peer connection was lost."},
+};
+const SharedEnd* shared_end(const std::string& code) {
+  for (auto& e : kSharedEnds)
+    if (code == e.code) return &e;
+  return nullptr;
 }
 }  // namespace
 
@@ -47,7 +65,7 @@ RtcSignaling::Call* RtcSignaling::find_by_wire(const std::string& peer_cid, cons
 
 std::vector<RtcSignaling::CallInfo> RtcSignaling::calls() const {
   std::vector<CallInfo> out;
-  for (auto& [h, c] : calls_) out.push_back({c.handle, c.role, c.state, c.peer, c.peer_cid, c.id});
+  for (auto& [h, c] : calls_) out.push_back({c.handle, c.role, c.state, c.peer, c.peer_cid, c.id, c.connected});
   return out;
 }
 
@@ -61,7 +79,7 @@ void RtcSignaling::send(Call& c, std::string_view kind, const std::string& extra
   p::append_json_string(msg, c.id);
   msg += ",\"by\":\"";
   msg += role_name(c.role);
-  msg += '"';
+  msg += "\",\"seq\":" + std::to_string(c.next_seq++);
   msg += extra;
   msg += '}';
   send_msg(c.handle, c.peer_cid, std::move(msg), essential, 0);
@@ -96,9 +114,17 @@ void RtcSignaling::end(int handle, std::string code, std::string message, bool r
   if (!c) return;
   clock_.cancel(c->timer);
   c->timer = 0;
+  const bool ringing = c->state == RtcCallState::Ringing;
   if (tell_peer) {
-    bool decline = c->role == RtcRole::Callee && c->state == RtcCallState::Ringing && code.empty();
-    send(*c, decline ? "reject" : "hangup", {}, false);
+    bool decline = c->role == RtcRole::Callee && ringing && code.empty();
+    std::string extra;
+    if (shared_end(code)) extra = ",\"code\":\"" + code + "\"";
+    send(*c, decline ? "reject" : "hangup", extra, false);
+  }
+  if (code.empty()) {  // hung up here
+    bool cancelled = c->role == RtcRole::Caller && ringing;
+    code = cancelled ? "RTC_CANCELLED" : "RTC_HANGUP";
+    message = cancelled ? "The call was hung up before it was answered." : "Hung up.";
   }
   RtcEvent e;
   e.kind = "ended";
@@ -158,19 +184,14 @@ bool RtcSignaling::accept(int handle) {
   c->timer = 0;
   c->state = RtcCallState::Active;
   send(*c, "pickup", {}, /*essential=*/true);
+  start_connect_bound(*c);
   auto buffered = std::move(c->buffered);
   c->buffered.clear();
   std::string peer = c->peer, peer_cid = c->peer_cid;
   for (auto& [what, data] : buffered) {
-    if (!find(handle)) break;  // a signal handler hung up meanwhile
-    RtcEvent e;
-    e.kind = "signal";
-    e.call = handle;
-    e.peer = peer;
-    e.peer_cid = peer_cid;
-    e.what = what;
-    e.json = std::move(data);
-    emit(std::move(e));
+    Call* now = find(handle);
+    if (!now) break;  // a signal handler hung up meanwhile
+    emit_signal(*now, what, std::move(data));
   }
   return true;
 }
@@ -193,8 +214,60 @@ bool RtcSignaling::signal(int handle, const std::string& what, const std::string
   Call* c = find(handle);
   if (!c || (what != "sdp" && what != "ice") || !is_json_value(data_json)) return false;
   if (c->role == RtcRole::Callee && c->state == RtcCallState::Ringing) return false;  // pick up first
+  if (c->role == RtcRole::Caller && c->state == RtcCallState::Ringing) {
+    if (c->outbox.size() >= opt_.max_buffered) return false;
+    c->outbox.emplace_back(what, data_json);
+    return true;
+  }
   send(*c, what, ",\"data\":" + data_json, /*essential=*/false);
   return true;
+}
+
+bool RtcSignaling::peer_state(int handle, const std::string& state) {
+  Call* c = find(handle);
+  if (!c) return false;
+  if (state == "connected") {
+    if (!c->connected && c->state == RtcCallState::Active) {
+      c->connected = true;
+      clock_.cancel(c->timer);
+      c->timer = 0;
+    }
+    return true;
+  }
+  if (state == "failed" || state == "disconnected") {
+    std::string code = state == "failed" ? "RTC_FAILED" : "RTC_DISCONNECTED";
+    end(handle, code, shared_end(code)->message, /*remote=*/true, /*tell_peer=*/true);
+    return true;
+  }
+  if (state == "channels-closed") {
+    end(handle, "RTC_HANGUP", "The data channels closed.", /*remote=*/true, /*tell_peer=*/true);
+    return true;
+  }
+  return false;
+}
+
+// Picked up: the call must connect within connect_timeout_ms, or it ends on both sides.
+void RtcSignaling::start_connect_bound(Call& c) {
+  if (opt_.connect_timeout_ms <= 0 || c.connected) return;
+  int handle = c.handle;
+  c.timer = clock_.start(opt_.connect_timeout_ms, [this, handle] {
+    if (Call* c = find(handle)) {
+      c->timer = 0;
+      end(handle, "RTC_CONNECT_TIMEOUT", shared_end("RTC_CONNECT_TIMEOUT")->message, /*remote=*/false,
+          /*tell_peer=*/true);
+    }
+  });
+}
+
+void RtcSignaling::emit_signal(Call& c, const std::string& what, std::string data) {
+  RtcEvent e;
+  e.kind = "signal";
+  e.call = c.handle;
+  e.peer = c.peer;
+  e.peer_cid = c.peer_cid;
+  e.what = what;
+  e.json = std::move(data);
+  emit(std::move(e));
 }
 
 // ---- from the core --------------------------------------------------------------------------
@@ -208,6 +281,12 @@ void RtcSignaling::on_rtc_frame(const std::string& sender, const std::string& se
   };
   std::string kind = str("kind"), id = str("call"), by = str("by");
   if (kind.empty() || id.empty() || (by != "caller" && by != "callee") || sender_cid.empty()) return;
+  // `seq`: absent (an older client: act on arrival) or a non-negative integer.
+  std::optional<long long> seq;
+  if (auto s = m.find("seq"); s != m.end()) {
+    if (!s->is_number_integer() || s->get<long long>() < 0) return;
+    seq = s->get<long long>();
+  }
   // The sender's role decides ours: a signal from a caller belongs to a call we receive.
   RtcRole mine = by == "caller" ? RtcRole::Callee : RtcRole::Caller;
   auto data_it = m.find("data");
@@ -221,6 +300,7 @@ void RtcSignaling::on_rtc_frame(const std::string& sender, const std::string& se
     c.id = id;
     c.peer = sender;
     c.peer_cid = sender_cid;
+    if (seq) c.expect_seq = *seq + 1;
     int handle = c.handle;
     auto [it, ok] = calls_.emplace(handle, std::move(c));
     if (calls_.size() > opt_.max_calls) {
@@ -251,38 +331,68 @@ void RtcSignaling::on_rtc_frame(const std::string& sender, const std::string& se
   Call* c = find_by_wire(sender_cid, id, mine);
   if (!c) return;  // a call that ended here already, or never existed
   int handle = c->handle;
+  // Ends act at once, whatever came before them.
+  if (kind == "reject") return end(handle, "RTC_REJECTED", "The callee rejected the call.", true, false);
+  if (kind == "hangup") {
+    if (const SharedEnd* why = shared_end(str("code"))) return end(handle, why->code, why->message, true, false);
+    return end(handle, "RTC_HANGUP",
+               c->state == RtcCallState::Ringing && c->role == RtcRole::Caller ? "The callee hung up before answering."
+                                                                               : "The other side hung up.",
+               true, false);
+  }
+  if (!seq) return apply(handle, kind, std::move(data), sender, sender_cid);
+  if (*seq < c->expect_seq) return;  // a repeat
+  if (*seq > c->expect_seq) {        // early: wait for the ones before it
+    if (c->held.size() < opt_.max_buffered && *seq - c->expect_seq <= static_cast<long long>(opt_.max_buffered))
+      c->held.emplace(*seq, std::make_pair(kind, std::move(data)));
+    return;
+  }
+  c->expect_seq++;
+  apply(handle, kind, std::move(data), sender, sender_cid);
+  // Then whatever was waiting for it, in order (a handler may end the call meanwhile).
+  while ((c = find(handle)) && !c->held.empty() && c->held.begin()->first == c->expect_seq) {
+    auto [k, d] = std::move(c->held.begin()->second);
+    c->held.erase(c->held.begin());
+    c->expect_seq++;
+    apply(handle, k, std::move(d), sender, sender_cid);
+  }
+}
+
+// One in-order message of a known call (not ring, reject or hangup).
+void RtcSignaling::apply(int handle, const std::string& kind, std::string data, const std::string& sender,
+                         const std::string& sender_cid) {
+  Call* c = find(handle);
+  if (!c) return;
   if (kind == "pickup") {
     if (c->role != RtcRole::Caller || c->state != RtcCallState::Ringing) return;
     clock_.cancel(c->timer);
     c->timer = 0;
     c->state = RtcCallState::Active;
+    c->peer = sender;
+    start_connect_bound(*c);
     RtcEvent e;
     e.kind = "pickup";
     e.call = handle;
-    e.peer = c->peer = sender;
+    e.peer = sender;
     e.peer_cid = sender_cid;
     emit(std::move(e));
-  } else if (kind == "reject") {
-    end(handle, "RTC_REJECTED", "The callee rejected the call.", true, false);
-  } else if (kind == "hangup") {
-    end(handle, "RTC_HANGUP", c->state == RtcCallState::Ringing && c->role == RtcRole::Caller
-                                  ? "The callee hung up before answering."
-                                  : "The other side hung up.",
-        true, false);
+    // Now the signals the caller made while it rang.
+    c = find(handle);
+    if (!c) return;
+    auto outbox = std::move(c->outbox);
+    c->outbox.clear();
+    for (auto& [what, d] : outbox) {
+      if (!(c = find(handle))) return;
+      send(*c, what, ",\"data\":" + d, /*essential=*/false);
+    }
   } else if (kind == "sdp" || kind == "ice") {
     if (data.empty()) return;
     if (c->role == RtcRole::Callee && c->state == RtcCallState::Ringing) {
       if (c->buffered.size() < opt_.max_buffered) c->buffered.emplace_back(kind, std::move(data));
       return;
     }
-    RtcEvent e;
-    e.kind = "signal";
-    e.call = handle;
-    e.peer = c->peer.empty() ? sender : c->peer;
-    e.peer_cid = sender_cid;
-    e.what = kind;
-    e.json = std::move(data);
-    emit(std::move(e));
+    if (c->peer.empty()) c->peer = sender;
+    emit_signal(*c, kind, std::move(data));
   }
 }
 

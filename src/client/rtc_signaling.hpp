@@ -5,9 +5,15 @@
 //
 // Wire format: the `msg` of an `rtc` frame (docs/protocol.md, "RTC calls"):
 //   {"kind":"ring"|"pickup"|"reject"|"hangup"|"sdp"|"ice","call":"<id>","by":"caller"|"callee",
-//    "timeout":<ms, ring only>,"data":<JSON, last; ring, sdp, ice>}
+//    "seq":<n>,"timeout":<ms, ring only>,"code":<hangup only, optional>,"data":<JSON, last>}
 // `call` is chosen by the caller; `by` is the sender's role, so a call is known by
 // (peer cid, call id, role) and two calls in opposite directions with the same id never mix.
+// `seq` numbers each side's messages of a call from 0 (the ring, the pickup). The receiver
+// applies them in that order whatever order they arrive in (a late answer, a candidate before
+// its description, a signal resent after RATE_LIMITED), drops repeats, and holds early ones;
+// hangup and reject act at once. Messages without `seq` (older clients) act on arrival.
+// The caller keeps its own sdp/ice until the pickup, so they never reach a callee that has not
+// seen the ring.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -41,8 +47,12 @@ class RtcListener {
 //   signal    an sdp or ice signal for the call's peer connection (what = "sdp"/"ice", json = data)
 //   ended     the call is over (code: why, see below; message: a text; remote: the other side or
 //             the network ended it, not a local hangup)
-// Codes of `ended`: "" (hung up here), CLOSED (closeRealtime), RTC_REJECTED, RTC_HANGUP,
-// TIMEOUT (nobody answered), RECIPIENT_OFFLINE, DISCONNECTED, or the error code of a failed send.
+// Codes of `ended` (always set): RTC_CANCELLED (the caller hung up before the pickup), RTC_HANGUP
+// (either side hung up, or the data channels closed), CLOSED (closeRealtime), RTC_REJECTED,
+// TIMEOUT (nobody answered), RTC_CONNECT_TIMEOUT (picked up but not connected within
+// connect_timeout_ms), RTC_FAILED (ICE failed), RTC_DISCONNECTED (the peer-to-peer connection was
+// lost), RECIPIENT_OFFLINE, DISCONNECTED (the realtime connection dropped while ringing), or the
+// error code of a failed send. The last three RTC_* reach the other side too (in its hangup).
 struct RtcEvent {
   std::string kind;
   int call = 0;  // the local handle of the call
@@ -61,6 +71,8 @@ struct RtcOptions {
   std::size_t max_calls = 64;         // calls at once; more incoming rings are rejected
   double rate_limited_retry_ms = 300; // a signal refused with RATE_LIMITED is sent again after this
   int rate_limited_retries = 5;       // (times the attempt number), this many times at most
+  double connect_timeout_ms = 20000;  // picked up but not connected (peer_state "connected") in
+                                      // this long: RTC_CONNECT_TIMEOUT on both sides; <= 0: never
 };
 
 enum class RtcRole { Caller, Callee };
@@ -86,14 +98,23 @@ class RtcSignaling : public RtcListener {
   // Either side, any state: tells the peer and ends the call (an `ended` event with code "").
   bool hangup(int call);
   void hangup_all();
-  // Sends an sdp or ice signal (data_json: a JSON value) to the call's peer.
+  // Sends an sdp or ice signal (data_json: a JSON value) to the call's peer. A caller's
+  // signals before the pickup are kept and sent right after it.
   bool signal(int call, const std::string& what, const std::string& data_json);
+  // What the RTCPeerConnection reports. state:
+  //   "connected"        connected and every data channel open: the connect bound is met
+  //   "failed"           ICE failed: ends the call with RTC_FAILED, on both sides
+  //   "disconnected"     the connection was lost: RTC_DISCONNECTED, on both sides (as Skapi)
+  //   "channels-closed"  the last data channel closed: RTC_HANGUP, on both sides (as Skapi)
+  // False when the handle or the state is unknown.
+  bool peer_state(int call, const std::string& state);
 
   struct CallInfo {
     int handle;
     RtcRole role;
     RtcCallState state;
     std::string peer, peer_cid, id;
+    bool connected;
   };
   std::vector<CallInfo> calls() const;
   std::size_t size() const { return calls_.size(); }
@@ -110,13 +131,22 @@ class RtcSignaling : public RtcListener {
     RtcRole role = RtcRole::Caller;
     RtcCallState state = RtcCallState::Ringing;
     std::string id, peer, peer_cid;
-    TimerId timer = 0;
-    std::vector<std::pair<std::string, std::string>> buffered;  // (what, data) before pickup
+    TimerId timer = 0;          // ringing: the ring timeout; active: the connect bound
+    bool connected = false;     // peer_state("connected") came
+    std::vector<std::pair<std::string, std::string>> buffered;  // callee: (what, data) before pickup
+    std::vector<std::pair<std::string, std::string>> outbox;    // caller: own (what, data) before pickup
+    long long next_seq = 0;     // of our next message
+    long long expect_seq = 0;   // of the peer's next message
+    std::map<long long, std::pair<std::string, std::string>> held;  // peer's early (kind, data) by seq
   };
 
   Call* find(int handle);
   Call* find_by_wire(const std::string& peer_cid, const std::string& id, RtcRole role);
   void send(Call& c, std::string_view kind, const std::string& extra, bool essential);
+  void apply(int handle, const std::string& kind, std::string data, const std::string& sender,
+             const std::string& sender_cid);
+  void emit_signal(Call& c, const std::string& what, std::string data);
+  void start_connect_bound(Call& c);
   void send_msg(int handle, const std::string& cid, std::string msg, bool essential, int attempt);
   void end(int handle, std::string code, std::string message, bool remote, bool tell_peer);
   void emit(RtcEvent e);

@@ -332,7 +332,7 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
 
 // ---- server -> client ---------------------------------------------------------------------
 std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
-                          std::optional<std::int64_t> expires_in) {
+                          std::optional<std::int64_t> expires_in, std::string_view ice_servers_json) {
   std::string f = "{\"op\":\"welcome\",\"cid\":";
   append_json_string(f, cid);
   f += ",\"user\":";
@@ -341,6 +341,10 @@ std::string welcome_frame(std::string_view cid, std::string_view user, const Lim
        ",\"max_depth\":" + std::to_string(limits.max_depth) +
        ",\"max_name_bytes\":" + std::to_string(limits.max_name_bytes);
   if (expires_in) f += ",\"expires_in\":" + std::to_string(*expires_in);
+  if (!ice_servers_json.empty()) {
+    f += ",\"ice_servers\":";
+    f += ice_servers_json;
+  }
   f += "}}";
   return f;
 }

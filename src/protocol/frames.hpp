@@ -93,8 +93,10 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
 
 // ---- server -> client ---------------------------------------------------------------------
 // `expires_in`: whole seconds until the connection's token expires; absent when it has no exp.
+// `ice_servers_json`: a JSON array (already validated) sent as data.ice_servers, or empty.
 std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
-                          std::optional<std::int64_t> expires_in = std::nullopt);
+                          std::optional<std::int64_t> expires_in = std::nullopt,
+                          std::string_view ice_servers_json = {});
 std::string ok_frame(std::int64_t id);
 std::string ok_frame(std::int64_t id, const nlohmann::json& data);  // {"op":"ok","id":..,"data":..}
 std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message);

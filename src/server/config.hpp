@@ -50,6 +50,12 @@ struct Config {
   // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.
   std::vector<std::string> allowed_origins;
   std::string log_level = "info";    // debug, info, warn, error, off
+  // RTC: the ICE servers handed to clients in the welcome (a JSON array of RTCIceServer), used
+  // when connectRTC is given none. Empty: none (host candidates only).
+  std::string ice_servers_json;
+  // TEST ONLY (--test-rtc-jitter-ms): delay every relayed rtc signal by a random 0..N ms, so
+  // tests see signals late and out of order. 0 (the default) in any real deployment.
+  int test_rtc_jitter_ms = 0;
 };
 
 }  // namespace sb::server

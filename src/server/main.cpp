@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ice_servers.hpp"
 #include "log.hpp"
 #include "queries.hpp"
 #include "server.hpp"
@@ -105,6 +106,14 @@ int main(int argc, char** argv) {
       ->envname("SWITCHBOARD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
 
+  std::string ice_servers;
+  app.add_option("--ice-servers", ice_servers,
+                 "STUN/TURN servers for WebRTC calls, handed to clients at connect: a JSON array of RTCIceServer or comma-separated URLs")
+      ->envname("SWITCHBOARD_ICE_SERVERS");
+  app.add_option("--test-rtc-jitter-ms", cfg.test_rtc_jitter_ms,
+                 "TEST ONLY: delay each relayed rtc signal by a random 0..N ms (reorders them); never in production")
+      ->group("")->check(CLI::Range(0, 5000));
+
   auto* jwt = "Authentication";
   app.add_option("--jwt-alg", cfg.jwt.algorithm, "Token algorithm: HS256, HS384, HS512 (secret), RS256, ES256 (public key)")
       ->envname("SWITCHBOARD_JWT_ALG")->group(jwt)
@@ -178,6 +187,10 @@ int main(int argc, char** argv) {
   cfg.idle_timeout = std::chrono::seconds(idle);
   cfg.jwt.leeway = std::chrono::seconds(leeway);
   cfg.jwt.require_exp = !allow_no_exp;
+  if (std::string why; !sb::server::parse_ice_servers(ice_servers, cfg.ice_servers_json, why)) {
+    std::cerr << "--ice-servers: " << why << "\n";
+    return 2;
+  }
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
   if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)

@@ -102,7 +102,7 @@ void WsSession::start_session() {
   attached_ = true;
   ctx_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   log::info("conn_open").kv("cid", cid()).kv("user", user());
-  deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in())));
+  deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in(), ctx_.config.ice_servers_json)));
   arm_expiry();
   read();
 }
@@ -271,7 +271,10 @@ void WsSession::handle(std::string_view text) {
     case p::Op::Post: r = ctx_.hub.post_group(*this, *req.group, req.payload); break;
     case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
     case p::Op::Ping: break;
-    case p::Op::Rtc: r = ctx_.hub.relay_rtc(*this, req.cid, req.payload); break;
+    case p::Op::Rtc:
+      r = ctx_.config.test_rtc_jitter_ms > 0 ? relay_rtc_with_jitter(req.cid, req.payload)
+                                             : ctx_.hub.relay_rtc(*this, req.cid, req.payload);
+      break;
     case p::Op::Auth: {
       nlohmann::json data;
       r = refresh(req.token, data);

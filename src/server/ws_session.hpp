@@ -56,6 +56,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
   bool take_token();
+  HubResult relay_rtc_with_jitter(const std::string& cid, const std::string& payload);  // test only
   HubResult refresh(const std::string& token, nlohmann::json& data);
   void arm_expiry();
   void wait_expiry(std::uint64_t generation);

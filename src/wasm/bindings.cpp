@@ -45,7 +45,12 @@ const char* state_name(client::State s) {
 class WasmClient {
  public:
   WasmClient(val handlers, val options)
-      : handlers_(handlers), host_(handlers), core_(transport_, clock_, host_, make_sink(), make_options(options)) {
+      : handlers_(handlers),
+        host_(handlers),
+        core_(transport_, clock_, host_, make_sink(), make_options(options)),
+        rtc_(core_, clock_, [this](const client::RtcEvent& e) {
+          handlers_.call<void>("rtc", e.kind, e.call, e.peer, e.peer_cid, e.what, e.json, e.code, e.message, e.remote);
+        }, make_rtc_options(options)) {
     transport_.bind(&core_);
   }
 
@@ -82,6 +87,8 @@ class WasmClient {
   bool rtc_hangup(int call) { return rtc_.hangup(call); }
   void rtc_hangup_all() { rtc_.hangup_all(); }
   bool rtc_signal(int call, const std::string& what, const std::string& json) { return rtc_.signal(call, what, json); }
+  bool rtc_peer_state(int call, const std::string& state) { return rtc_.peer_state(call, state); }
+  std::string ice_servers() const { return core_.ice_servers_json(); }
 
  private:
   client::EventSink make_sink() {
@@ -93,6 +100,11 @@ class WasmClient {
       }
       handlers_.call<void>("event", e.type, e.message_json, e.sender, e.sender_cid, e.sender_rid, e.code);
     };
+  }
+  static client::RtcOptions make_rtc_options(const val& o) {
+    client::RtcOptions opt;
+    opt.connect_timeout_ms = num(o, "rtcConnectTimeout", opt.connect_timeout_ms);
+    return opt;
   }
   static client::Options make_options(const val& o) {
     client::Options opt;
@@ -117,9 +129,7 @@ class WasmClient {
   BrowserClock clock_;
   JsHost host_;
   client::Core core_;
-  client::RtcSignaling rtc_{core_, clock_, [this](const client::RtcEvent& e) {
-    handlers_.call<void>("rtc", e.kind, e.call, e.peer, e.peer_cid, e.what, e.json, e.code, e.message, e.remote);
-  }};
+  client::RtcSignaling rtc_;
 };
 
 EMSCRIPTEN_BINDINGS(switchboard) {
@@ -144,7 +154,9 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("rtcAccept", &WasmClient::rtc_accept)
       .function("rtcHangup", &WasmClient::rtc_hangup)
       .function("rtcHangupAll", &WasmClient::rtc_hangup_all)
-      .function("rtcSignal", &WasmClient::rtc_signal);
+      .function("rtcSignal", &WasmClient::rtc_signal)
+      .function("rtcPeerState", &WasmClient::rtc_peer_state)
+      .function("iceServers", &WasmClient::ice_servers);
 }
 
 }  // namespace sb::wasm
