@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../protocol/limits.hpp"
+#include "push/push_config.hpp"
 
 namespace sb::server {
 
@@ -50,6 +51,7 @@ struct Config {
   // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.
   std::vector<std::string> allowed_origins;
   std::string log_level = "info";    // debug, info, warn, error, off
+  push::PushConfig push;             // Web Push (src/server/push)
 };
 
 }  // namespace sb::server
