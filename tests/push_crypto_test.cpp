@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/frames.hpp"
 #include "server/jwt.hpp"
 #include "server/push/ece.hpp"
 #include "server/push/subscriptions.hpp"
@@ -32,6 +33,15 @@ constexpr const char* kAuth = "BTBZMqHH6r4Tts7J_aSIgg";
 constexpr const char* kBody =
     "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_"
     "yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN";
+// With a fresh ephemeral key and salt, as the sender does it.
+std::string encrypt(std::string_view plain, std::string_view ua, std::string_view auth) {
+  EceInput in;
+  in.plaintext = plain;
+  in.ua_public = ua;
+  in.auth_secret = auth;
+  std::string error;
+  return ece_encrypt(in, error);
+}
 }  // namespace
 
 TEST(PushCryptoTest, Rfc8291AppendixAKnownAnswer) {
@@ -59,17 +69,17 @@ TEST(PushCryptoTest, Rfc8291IntermediateValues) {
 
 TEST(PushCryptoTest, FreshEncryptionsDifferAndRefuseBadInput) {
   std::string ua = b64(kUaPublic), auth = b64(kAuth), error;
-  std::string a = ece_encrypt({kPlaintext, ua, auth}, error), b = ece_encrypt({kPlaintext, ua, auth}, error);
+  std::string a = encrypt(kPlaintext, ua, auth), b = encrypt(kPlaintext, ua, auth);
   ASSERT_EQ(a.size(), 16 + 4 + 1 + 65 + std::string(kPlaintext).size() + 1 + 16);
   EXPECT_NE(a.substr(0, 16), b.substr(0, 16));  // random salt
   EXPECT_NE(a.substr(21, 65), b.substr(21, 65));  // fresh ephemeral key
-  EXPECT_EQ(ece_encrypt({kPlaintext, ua.substr(1), auth}, error), "");
-  EXPECT_EQ(ece_encrypt({kPlaintext, ua, auth.substr(1)}, error), "");
+  EXPECT_EQ(encrypt(kPlaintext, ua.substr(1), auth), "");
+  EXPECT_EQ(encrypt(kPlaintext, ua, auth.substr(1)), "");
   std::string off_curve = ua;
   off_curve[40] ^= 1;
-  EXPECT_EQ(ece_encrypt({kPlaintext, off_curve, auth}, error), "");
+  EXPECT_EQ(encrypt(kPlaintext, off_curve, auth), "");
   std::string big(kMaxPlaintext + 1, 'x');
-  EXPECT_EQ(ece_encrypt({big, ua, auth}, error), "");
+  EXPECT_EQ(encrypt(big, ua, auth), "");
 }
 
 TEST(PushCryptoTest, VapidHeaderIsAnEs256JwtWithAudExpSub) {
@@ -141,4 +151,39 @@ TEST(PushCryptoTest, StoreKeepsAtMostNPerUserNewestFirst) {
   EXPECT_TRUE(store.remove("alice", "https://p/3"));
   EXPECT_FALSE(store.remove("alice", "https://p/3"));
   EXPECT_EQ(store.users(), std::vector<std::string>{"alice"});
+}
+
+// The notification a post or private message carries (docs/protocol.md), as the server parses it.
+TEST(PushProtocolTest, NotificationOnPrivateAndPost) {
+  namespace p = sb::protocol;
+  p::Limits limits;
+  p::Request req;
+  p::RequestError err;
+  ASSERT_TRUE(p::parse_request(p::private_frame(1, "bob", "\"hi\"", R"({"title":"T","body":"B","config":{"always":true}})"),
+                               limits, req, err));
+  ASSERT_TRUE(req.notification);
+  EXPECT_EQ(req.notification->title, "T");
+  EXPECT_EQ(req.notification->body, "B");
+  EXPECT_TRUE(req.notification->always);
+  EXPECT_EQ(req.payload, "\"hi\"");
+  p::Request plain;
+  ASSERT_TRUE(p::parse_request(p::post_frame(2, "g", "1"), limits, plain, err));
+  EXPECT_FALSE(plain.notification);
+
+  auto refused = [&](const std::string& notification) {
+    p::Request r;
+    p::RequestError e;
+    EXPECT_FALSE(p::parse_request(p::private_frame(3, "bob", "1", notification), limits, r, e)) << notification;
+    EXPECT_EQ(e.code, p::Error::InvalidParameter);
+    EXPECT_EQ(e.id, 3);
+    return e.message;
+  };
+  // {"title":"t","body":"…"} is 23 bytes around the body: 3072 fits, 3073 does not.
+  EXPECT_TRUE(p::parse_request(p::private_frame(3, "bob", "1", R"({"title":"t","body":")" + std::string(3072 - 23, 'x') + "\"}"),
+                               limits, req, err));
+  EXPECT_EQ(refused(R"({"title":"t","body":")" + std::string(3073 - 23, 'x') + "\"}"), "Notification size exceeds 3kb.");
+  EXPECT_EQ(refused(R"("x")"), "\"notification\" must be { title: string, body: string, config? }.");
+  EXPECT_EQ(refused(R"({"body":"b"})"), "Missing parameter: message title");
+  EXPECT_EQ(refused(R"({"title":"t","body":7})"), "Missing parameter: message body");
+  EXPECT_EQ(refused(R"({"title":"t","body":"b","config":{"always":"yes"}})"), "\"notification.config.always\" must be a boolean.");
 }
