@@ -89,6 +89,22 @@ test('config.always pushes to a connected recipient too; without it a connected 
   expect(recs[0].problems).toEqual([]);
 });
 
+test('a group post pushes only with config.always, to the other members', async ({ context }) => {
+  const kim = await connectUser(context, server, 'kim', { group: 'team' });
+  const lee = await connectUser(context, server, 'lee', { group: 'team' });
+  await kim.evaluate((s) => window.rt.subscribeNotification(s), push.subscription('kim-1'));
+  await lee.evaluate((s) => window.rt.subscribeNotification(s), push.subscription('lee-1'));
+  const queued = await metric('switchboard_push_queued_total');
+  await kim.evaluate(() => window.rt.postRealtime('hi team', 'team', { title: 'team', body: 'quiet' }));
+  await waitForEvent(lee, { type: 'message', message: 'hi team' });
+  expect(await metric('switchboard_push_queued_total')).toBe(queued);
+  await kim.evaluate(() => window.rt.postRealtime('all hands', 'team', { title: 'team', body: 'loud', config: { always: true } }));
+  await waitForEvent(lee, { type: 'message', message: 'all hands' });
+  expect(await metric('switchboard_push_queued_total')).toBe(queued + 1);
+  expect((await push.waitFor('lee-1'))[0].payload).toEqual({ title: 'team', body: 'loud' });
+  expect(push.count('kim-1')).toBe(0);  // not the sender
+});
+
 test('unsubscribing stops pushes to that subscription', async ({ context }) => {
   const alice = await connectUser(context, server, 'alice');
   const d1 = push.subscription('dave-1');
