@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "log.hpp"
+#include "private_file.hpp"
 #include "queries.hpp"
 #include "server.hpp"
 
@@ -23,7 +24,6 @@ namespace {
 // The dev login's secret: kept in a file (mode 0600) so that a restart of `npm start` keeps
 // every open page's token valid. Made on first use from OpenSSL's CSPRNG. Empty on failure.
 std::string dev_secret(const std::string& path, std::string& why) {
-  namespace fs = std::filesystem;
   std::string secret;
   if (sb::server::read_file(path, secret)) {
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
@@ -44,21 +44,11 @@ std::string dev_secret(const std::string& path, std::string& why) {
     secret += "0123456789abcdef"[b >> 4];
     secret += "0123456789abcdef"[b & 15];
   }
-  // Written whole to a temporary file, then linked into place (link fails if the name exists):
-  // two servers starting at once in one folder end up sharing the first one's secret.
-  std::error_code ec;
-  if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-                 ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
-  if (fd >= 0) ::close(fd);
-  bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
-  bool exists = !linked && errno == EEXIST;
-  ::unlink(tmp.c_str());
-  if (linked) return secret;
+  // Two servers starting at once in one folder end up sharing the first one's secret.
+  auto made = sb::server::write_new_private_file(path, secret);
+  if (made == sb::server::NewFile::Written) return secret;
   std::string theirs;
-  if (exists && sb::server::read_file(path, theirs) && theirs.size() >= 32) return theirs;
+  if (made == sb::server::NewFile::Exists && sb::server::read_file(path, theirs) && theirs.size() >= 32) return theirs;
   why = "cannot write " + path;
   return {};
 }

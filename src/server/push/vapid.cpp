@@ -1,47 +1,24 @@
 #include "vapid.hpp"
 
-#include <cerrno>
-#include <filesystem>
-
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "../auth.hpp"
+#include "../private_file.hpp"
 
 namespace sb::server::push {
 
-namespace {
-// Written whole to a temporary file, then linked into place: two servers starting at once with
-// the same file end up with the first one's key.
-bool write_new_file(const std::string& path, const std::string& text, std::string& error) {
-  std::error_code ec;
-  if (auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-                 ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  if (fd >= 0) ::close(fd);
-  bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
-  int link_errno = errno;
-  ::unlink(tmp.c_str());
-  if (linked || (written && link_errno == EEXIST)) return true;  // EEXIST: the other server's key is read back
-  error = "cannot write the VAPID key file " + path;
-  return false;
-}
-}  // namespace
 
 bool Vapid::load_or_create(const std::string& path, const std::string& subject, std::string& error) {
   if (path.empty()) return use(P256Key::generate(), subject, error);
   std::string pem;
   if (!read_file(path, pem)) {
     P256Key fresh = P256Key::generate();
-    if (!fresh.valid() || !write_new_file(path, fresh.private_pem(), error)) {
-      if (error.empty()) error = "cannot make a VAPID key";
-      return false;
-    }
+    if (!fresh.valid()) return error = "cannot make a VAPID key", false;
+    // Exists: another server made it meanwhile; its key is read below.
+    if (write_new_private_file(path, fresh.private_pem()) == NewFile::Failed)
+      return error = "cannot write the VAPID key file " + path, false;
     if (!read_file(path, pem)) return error = "cannot read " + path, false;
   }
   struct stat st {};
