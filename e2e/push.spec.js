@@ -25,6 +25,7 @@ test.beforeAll(async () => {
   keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-vapid-'));
   server = await startServer({
     args: ['--jwt-secret', SECRET, '--push-ca-file', push.caFile, '--vapid-key-file', path.join(keyDir, 'vapid.pem'),
+      '--push-allowed-hosts', 'localhost',
       '--push-attempts', '3', '--push-retry-ms', '100', '--push-timeout-ms', '1500'],
   });
 });
@@ -165,6 +166,8 @@ test('bad input is refused with typed errors, on the client and on the server', 
     .toMatchObject({ code: 'INVALID_PARAMETER', message: 'Missing parameter: keys.p256dh or keys.auth' });
   expect(await c((s) => window.rt.subscribeNotification(s.endpoint.replace('https:', 'http:'), s.keys), good))
     .toMatchObject({ code: 'INVALID_PARAMETER', message: '"endpoint" must be an https:// URL.' });
+  expect(await c((s) => window.rt.subscribeNotification(s.endpoint.replace('localhost', '127.0.0.1'), s.keys), good))
+    .toMatchObject({ code: 'INVALID_PARAMETER', message: '"endpoint" is not on a push service this server sends to.' });
   expect(await c((s) => window.rt.subscribeNotification(s.endpoint, { p256dh: 'AAAA', auth: s.keys.auth }), good))
     .toMatchObject({ code: 'INVALID_PARAMETER' });
   expect(await c((s) => window.rt.subscribeNotification(s.endpoint, { p256dh: s.keys.p256dh, auth: 'short' }), good))

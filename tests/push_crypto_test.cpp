@@ -126,7 +126,8 @@ TEST(PushCryptoTest, VapidKeyPersistsInItsFile) {
 
 TEST(PushCryptoTest, SubscriptionChecks) {
   auto check = [](std::string endpoint, std::string p256dh, std::string auth) {
-    return check_subscription({std::move(endpoint), std::move(p256dh), std::move(auth)}, 2048);
+    return check_subscription({std::move(endpoint), std::move(p256dh), std::move(auth)}, 2048,
+                              {"push.example", "*.push.services.mozilla.com"});
   };
   EXPECT_EQ(check("https://push.example/abc", kUaPublic, kAuth), "");
   EXPECT_EQ(check("", kUaPublic, kAuth), "Missing parameter: endpoint");
@@ -136,6 +137,15 @@ TEST(PushCryptoTest, SubscriptionChecks) {
   EXPECT_NE(check("https://push.example/a b", kUaPublic, kAuth), "");
   EXPECT_NE(check("https://" + std::string(3000, 'a'), kUaPublic, kAuth), "");
   EXPECT_NE(check("https://push.example/abc", "BCVx", kAuth), "");
+  // Only allowed hosts (no SSRF through subscriptions): exact names and "*." subdomains.
+  EXPECT_EQ(check("https://PUSH.example:8443/abc", kUaPublic, kAuth), "");
+  EXPECT_EQ(check("https://updates.push.services.mozilla.com/wpush/v2/x", kUaPublic, kAuth), "");
+  const std::string refused = "\"endpoint\" is not on a push service this server sends to.";
+  EXPECT_EQ(check("https://push.services.mozilla.com.evil.example/x", kUaPublic, kAuth), refused);
+  EXPECT_EQ(check("https://169.254.169.254/latest", kUaPublic, kAuth), refused);
+  EXPECT_EQ(check("https://notpush.example/abc", kUaPublic, kAuth), refused);
+  EXPECT_TRUE(host_allowed("anything", {"*"}));
+  EXPECT_FALSE(host_allowed("push.services.mozilla.com", {"*.push.services.mozilla.com"}));
   EXPECT_NE(check("https://push.example/abc", kUaPublic, "AAAA"), "");
 }
 

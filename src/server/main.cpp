@@ -167,6 +167,10 @@ int main(int argc, char** argv) {
       ->envname("SWITCHBOARD_VAPID_SUBJECT")->group(wp);
   app.add_option("--push-ca-file", push.ca_file, "Extra CA certificates (PEM) trusted for push services, e.g. a private CA")
       ->envname("SWITCHBOARD_PUSH_CA_FILE")->group(wp);
+  app.add_option("--push-allowed-hosts", push.allowed_hosts,
+                 "Comma-separated hosts subscription endpoints may name (exact, *.suffix, or * for any); "
+                 "default: the push services of Chrome, Edge, Firefox and Safari")
+      ->envname("SWITCHBOARD_PUSH_ALLOWED_HOSTS")->delimiter(',')->group(wp);
   app.add_option("--push-max-subscriptions-per-user", push.max_subscriptions_per_user,
                  "Subscriptions kept per user; adding one more drops the oldest")
       ->envname("SWITCHBOARD_PUSH_MAX_SUBSCRIPTIONS_PER_USER")->group(wp)->check(CLI::Range(std::size_t{1}, std::size_t{1000}));

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace sb::server::push {
 
@@ -15,6 +16,12 @@ struct PushConfig {
   std::string ca_file;            // extra CA bundle for push services (private CAs, tests); empty: system CAs
   std::size_t max_subscriptions_per_user = 10;  // the oldest goes when a user adds one more
   std::size_t max_endpoint_bytes = 2048;
+  // Hosts a subscription's endpoint may name: exact names, "*.suffix" for subdomains, "*" for any.
+  // Without such a list any user could make the server POST to any https host (SSRF). The
+  // default: the push services of Chrome/Edge (FCM, WNS), Firefox (Mozilla) and Safari (Apple).
+  std::vector<std::string> allowed_hosts = {"fcm.googleapis.com", "android.googleapis.com",
+                                            "*.push.services.mozilla.com", "*.notify.windows.com",
+                                            "*.push.apple.com"};
   std::size_t queue_max = 10000;  // pushes waiting to be sent; more are dropped (counted)
   std::size_t concurrency = 16;   // requests in flight at once
   int max_attempts = 4;           // first try + retries on 429 / 5xx / network errors

@@ -25,7 +25,7 @@ bool PushService::start(std::string& error) {
 HubResult PushService::subscribe(const std::string& user, Subscription s) {
   s.p256dh = unpadded(std::move(s.p256dh));
   s.auth = unpadded(std::move(s.auth));
-  if (auto why = check_subscription(s, cfg_.max_endpoint_bytes); !why.empty())
+  if (auto why = check_subscription(s, cfg_.max_endpoint_bytes, cfg_.allowed_hosts); !why.empty())
     return HubResult::fail(protocol::Error::InvalidParameter, why);
   store_->add(user, s, cfg_.max_subscriptions_per_user);
   return {};

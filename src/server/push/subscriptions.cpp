@@ -1,6 +1,7 @@
 #include "subscriptions.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "../jwt.hpp"
 #include "p256.hpp"
@@ -8,14 +9,37 @@
 
 namespace sb::server::push {
 
-std::string check_subscription(const Subscription& s, std::size_t max_endpoint_bytes) {
+bool host_allowed(const std::string& host, const std::vector<std::string>& patterns) {
+  auto lower = [](std::string v) {
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  const std::string h = lower(host);
+  for (const auto& raw : patterns) {
+    const std::string p = lower(raw);
+    if (p == "*" || p == h) return true;
+    if (p.size() > 2 && p.compare(0, 2, "*.") == 0) {
+      const std::string suffix = p.substr(1);  // ".example.com"
+      if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+    }
+  }
+  return false;
+}
+
+std::string check_subscription(const Subscription& s, std::size_t max_endpoint_bytes,
+                               const std::vector<std::string>& allowed_hosts) {
   if (s.endpoint.empty()) return "Missing parameter: endpoint";
   if (s.p256dh.empty() || s.auth.empty()) return "Missing parameter: keys.p256dh or keys.auth";
   if (s.endpoint.size() > max_endpoint_bytes)
     return "\"endpoint\" is longer than " + std::to_string(max_endpoint_bytes) + " bytes.";
   for (unsigned char c : s.endpoint)
     if (c <= 0x20 || c >= 0x7f) return "\"endpoint\" must be a URL without spaces or control characters.";
-  if (Vapid::origin_of(s.endpoint).empty()) return "\"endpoint\" must be an https:// URL.";
+  std::string origin = Vapid::origin_of(s.endpoint);
+  if (origin.empty()) return "\"endpoint\" must be an https:// URL.";
+  std::string host = origin.substr(8);
+  if (!host.empty() && host[0] == '[') host = host.substr(1, host.find(']') - 1);
+  else if (auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
+  if (!host_allowed(host, allowed_hosts)) return "\"endpoint\" is not on a push service this server sends to.";
   std::string raw;
   // Browsers give unpadded base64url; accept a padded copy too.
   auto unpad = [](std::string v) {

@@ -18,9 +18,12 @@ struct Subscription {
 };
 
 // Checks a subscription from a client: an https endpoint (at most max_endpoint_bytes, no
-// spaces or control characters), p256dh a point on P-256, auth 16 bytes. Empty when it is good,
-// else the reason (Skapi's wording for missing fields).
-std::string check_subscription(const Subscription& s, std::size_t max_endpoint_bytes);
+// spaces or control characters) on an allowed host (push_config.hpp), p256dh a point on P-256,
+// auth 16 bytes. Empty when it is good, else the reason (Skapi's wording for missing fields).
+std::string check_subscription(const Subscription& s, std::size_t max_endpoint_bytes,
+                               const std::vector<std::string>& allowed_hosts);
+// Whether `host` matches one of `patterns` (exact, "*.suffix", or "*"), ignoring case.
+bool host_allowed(const std::string& host, const std::vector<std::string>& patterns);
 
 class SubscriptionStore {
  public:
