@@ -229,6 +229,12 @@ export interface Notification {
   config?: { always?: boolean };
 }
 
+/** PushSubscription.toJSON().keys: base64url. */
+export interface PushSubscriptionKeys {
+  p256dh: string;
+  auth: string;
+}
+
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export declare class Realtime {
@@ -236,8 +242,16 @@ export declare class Realtime {
   connectRealtime(callback: RealtimeCallback): Promise<WebSocket>;
   closeRealtime(): Promise<void>;
   joinRealtime(params: { group: string | null }): Promise<SuccessResult>;
-  /** `notification` is validated (at most 3 KB) but no push is sent: Switchboard has no push service. */
+  /** `notification` (at most 3 KB as {title, body}) is pushed to a recipient with no connection, or always with config.always. */
   postRealtime(message: any, recipient: string, notification?: Notification): Promise<SuccessResult>;
+  /** The server's VAPID public key, for PushManager.subscribe's applicationServerKey. */
+  vapidPublicKey(): Promise<{ VAPIDPublicKey: string }>;
+  subscribeNotification(endpoint: string, keys: PushSubscriptionKeys): Promise<'SUCCESS: Subscribed to receive notifications.'>;
+  subscribeNotification(subscription: { endpoint: string; keys: PushSubscriptionKeys }): Promise<'SUCCESS: Subscribed to receive notifications.'>;
+  unsubscribeNotification(endpoint: string, keys: PushSubscriptionKeys): Promise<'SUCCESS: Unsubscribed from notifications.'>;
+  unsubscribeNotification(subscription: { endpoint: string; keys: PushSubscriptionKeys }): Promise<'SUCCESS: Unsubscribed from notifications.'>;
+  /** Admins only (token claim "admin": true, else FORBIDDEN): to `user_ids`, or every subscriber. */
+  pushNotification(form: { title: string; body: string }, user_ids?: string | string[]): Promise<'SUCCESS: Notification sent.'>;
   getRealtimeUsers(
     params?: { group?: string; user_id?: string },
     fetchOptions?: FetchOptions,

@@ -3,6 +3,7 @@
 // (src/client); this file turns its string callbacks into Promises and event objects.
 import createSwitchboardCore from './switchboard_core.js';
 import { RtcCalls, callSafely } from './rtc.js';
+import * as push from './notifications.js';
 
 const DEFAULT_WASM = new URL('./switchboard_core.wasm', import.meta.url);
 
@@ -42,13 +43,6 @@ function startTicker(fn, ms) {
     const t = setInterval(fn, ms);
     return () => clearInterval(t);
   }
-}
-
-function validateNotification(n) {
-  if (typeof n !== 'object' || Array.isArray(n) || typeof n.title !== 'string' || typeof n.body !== 'string')
-    throw new RealtimeError('INVALID_PARAMETER', '"notification" must be { title: string, body: string, config? }.');
-  if (new TextEncoder().encode(JSON.stringify(n)).length > 3072)
-    throw new RealtimeError('INVALID_PARAMETER', 'Notification should be less than 3kb.');
 }
 
 function defaultUrl() {
@@ -125,17 +119,17 @@ export class Realtime {
 
   /**
    * Sends `message` (any JSON value) to the joined group, or privately to a user id.
-   * `notification` ({title, body, config?}, at most 3 KB) is validated as Skapi does; push
-   * delivery to offline users is not provided by Switchboard.
+   * `notification` ({title, body, config?}, at most 3 KB) is pushed (Web Push) to a recipient
+   * with no connection, or always with config.always (docs/api.md, Notifications).
    */
   async postRealtime(message, recipient, notification) {
     if (typeof recipient !== 'string' || recipient === '')
       throw new RealtimeError('INVALID_PARAMETER', '"recipient" must be a user id or the joined group.');
     const json = JSON.stringify(message);
     if (json === undefined) throw new RealtimeError('INVALID_PARAMETER', '"message" must be a JSON value.');
-    if (notification !== undefined && notification !== null) validateNotification(notification);
+    const note = notification !== undefined && notification !== null ? push.checkNotification(notification, RealtimeError) : '';
     const core = this._requireCore();
-    await this._call((id) => core.post(id, json, recipient));
+    await this._call((id) => core.post(id, json, recipient, note));
     return { type: 'success', message: 'Message sent.' };
   }
 
@@ -161,6 +155,17 @@ export class Realtime {
     }
     return this._list('groups', query, fetchOptions);
   }
+
+  // ---- Web Push (js/notifications.js) -------------------------------------------------------
+
+  /** The server's VAPID public key: {VAPIDPublicKey}. */
+  vapidPublicKey() { return push.vapidPublicKey(this); }
+  /** Stores this user's push subscription: (endpoint, keys) or ({endpoint, keys}). */
+  subscribeNotification(...args) { return push.subscribeNotification(this, RealtimeError, args); }
+  /** Removes this user's push subscription: (endpoint, keys) or ({endpoint, keys}). */
+  unsubscribeNotification(...args) { return push.unsubscribeNotification(this, RealtimeError, args); }
+  /** Admins only: pushes {title, body} to `user_ids`, or to every subscriber. */
+  pushNotification(form, user_ids) { return push.pushNotification(this, RealtimeError, form, user_ids); }
 
   // ---- WebRTC calls (js/rtc.js) -------------------------------------------------------------
 

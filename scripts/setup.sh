@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   emscripten                                  # wasm client (3.1.6 on Debian 12)
   clang libclang-rt-14-dev                    # fuzzers: clang 14 and its libFuzzer/ASan runtimes
-  libboost1.81-dev libssl-dev                 # Beast/Asio server, OpenSSL for JWT
+  libboost1.81-dev libssl-dev openssl         # Beast/Asio server, OpenSSL for JWT and Web Push; openssl CLI: e2e push stand-in cert
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server                 # Redis broker (scale-out) and its tests

@@ -754,3 +754,43 @@ TEST(ClientCoreRefresh, CloseStopsRefreshing) {
   g.core->on_token(g.host.token_requests.back(), "late");
   EXPECT_EQ(g.transport.sent.size(), sent);
 }
+
+// Web Push: the notification rides on the post frame, before "msg"; the push requests carry
+// their fields and hand back the reply's data.
+TEST(ClientCore, NotificationAndPushRequests) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->post("1", "bob", R"({"title":"T","body":"B","config":{"always":true}})", c());
+  std::string raw = h.transport.sent.back();
+  EXPECT_LT(raw.find("\"notification\""), raw.find("\"msg\""));
+  auto pm = h.last_sent();
+  EXPECT_EQ(pm["op"], "private");
+  EXPECT_EQ(pm["notification"]["title"], "T");
+  EXPECT_EQ(pm["notification"]["config"]["always"], true);
+  EXPECT_EQ(pm["msg"], 1);
+  std::size_t sent = h.transport.sent.size();
+  h.core->post("1", "bob", "{not json", c());
+  EXPECT_EQ(c.results.back().code, "INVALID_PARAMETER");
+  EXPECT_EQ(h.transport.sent.size(), sent);
+
+  h.core->push_request("vapid", "{}", c());
+  auto v = h.last_sent();
+  EXPECT_EQ(v["op"], "vapid");
+  h.core->on_transport_text(protocol::ok_frame(v["id"].get<int64_t>(), {{"VAPIDPublicKey", "BKey"}}));
+  EXPECT_TRUE(c.results.back().ok);
+  EXPECT_EQ(nlohmann::json::parse(c.results.back().data_json)["VAPIDPublicKey"], "BKey");
+
+  h.core->push_request("subscribe", R"({"endpoint":"https://p/1","keys":{"p256dh":"x","auth":"y"}})", c());
+  auto s = h.last_sent();
+  EXPECT_EQ(s["op"], "subscribe");
+  EXPECT_EQ(s["keys"]["auth"], "y");
+  h.core->on_transport_text(protocol::error_frame(s["id"].get<int64_t>(), protocol::Error::InvalidParameter, "bad"));
+  EXPECT_EQ(c.results.back().code, "INVALID_PARAMETER");
+
+  sent = h.transport.sent.size();
+  h.core->push_request("join", "{}", c());
+  EXPECT_EQ(c.results.back().code, "INVALID_REQUEST");
+  EXPECT_EQ(h.transport.sent.size(), sent);
+}

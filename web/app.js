@@ -1,12 +1,14 @@
 // The demo chat: dev login, one room, group and private messages, presence from notices.
 import { Realtime } from '/switchboard/index.js';
 import { initCalls, startCall, onIncoming, onClosed, endCalls } from '/call.js';
+import { notifyWhenAway } from '/notify.js';
 
 const $ = (id) => document.getElementById(id);
 let rt = null;
 let me = '';
 let connectedAs = '';
 const people = new Set();
+const away = new Set(); // left the room: private messages to them go out as push notifications
 const cids = new Map(); // user -> a connection id of theirs, for the Call buttons
 
 function setStatus(state, text) {
@@ -47,7 +49,8 @@ function renderPeople() {
   const to = $('to');
   const chosen = to.value;
   to.replaceChildren(new Option('Everyone in the room', ''),
-    ...[...people].filter((p) => p !== me).sort().map((p) => new Option(`Only ${p}`, p)));
+    ...[...people].filter((p) => p !== me).sort().map((p) => new Option(`Only ${p}`, p)),
+    ...[...away].filter((p) => p !== me && !people.has(p)).sort().map((p) => new Option(`Only ${p} (away)`, p)));
   to.value = [...to.options].some((o) => o.value === chosen) ? chosen : '';
 }
 
@@ -98,10 +101,12 @@ function onEvent(ev) {
     case 'notice':
       if (ev.code === 'USER_JOINED') {
         people.add(ev.sender);
+        away.delete(ev.sender);
         if (ev.sender_cid) cids.set(ev.sender, ev.sender_cid);
       } else {
         people.delete(ev.sender);
         cids.delete(ev.sender);
+        away.add(ev.sender);
       }
       line('notice', '', ev.message);
       renderPeople();
@@ -157,11 +162,22 @@ $('send').addEventListener('submit', async (e) => {
   const to = $('to').value;
   if (!text) return;
   try {
-    await rt.postRealtime(text, to || rt.group);
+    // A private message carries a notification, pushed when the recipient has no connection.
+    const notification = to ? { title: `${me} (Switchboard chat)`, body: text.slice(0, 1000) } : undefined;
+    await rt.postRealtime(text, to || rt.group, notification);
     $('text').value = '';
     if (to) line('private mine', `you → ${to}`, text);
   } catch (err) {
     line('error', '', `${err.code}: ${err.message}`);
+  }
+});
+
+$('notify').addEventListener('click', async () => {
+  try {
+    await notifyWhenAway(rt);
+    line('notice', '', 'You will be notified of private messages while you are away.');
+  } catch (err) {
+    line('error', '', `${err.code || 'ERROR'}: ${err.message}`);
   }
 });
 

@@ -567,21 +567,36 @@ void Core::join(std::optional<std::string> group, Reply done) {
 }
 
 void Core::post(const std::string& payload_json, const std::string& recipient, Reply done) {
+  post(payload_json, recipient, std::string(), std::move(done));
+}
+
+void Core::post(const std::string& payload_json, const std::string& recipient, const std::string& notification_json,
+                Reply done) {
+  if (!notification_json.empty() && !nlohmann::json::accept(notification_json)) {
+    done(err(Error::InvalidParameter, "\"notification\" must be JSON."));
+    return;
+  }
   if (recipient.empty()) {
     done(err(Error::InvalidParameter, "\"recipient\" must be a user id or the joined group."));
     return;
   }
   bool to_group = group_ && *group_ == recipient;
-  Build build = to_group ? Build([recipient, payload_json](std::int64_t id) {
-    return p::post_frame(id, recipient, payload_json);
+  Build build = to_group ? Build([recipient, payload_json, notification_json](std::int64_t id) {
+    return p::post_frame(id, recipient, payload_json, notification_json);
   })
-                         : Build([recipient, payload_json](std::int64_t id) {
-                             return p::private_frame(id, recipient, payload_json);
+                         : Build([recipient, payload_json, notification_json](std::int64_t id) {
+                             return p::private_frame(id, recipient, payload_json, notification_json);
                            });
   request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); });
 }
 
 void Core::users(const std::string& params_json, Reply done) { query("users", params_json, std::move(done)); }
+
+void Core::push_request(const std::string& op, const std::string& params_json, Reply done) {
+  for (const char* known : {"vapid", "subscribe", "unsubscribe", "push"})
+    if (op == known) return query(known, params_json, std::move(done));
+  done(err(Error::InvalidRequest, "Unknown push request \"" + op + "\"."));
+}
 void Core::groups(const std::string& params_json, Reply done) { query("groups", params_json, std::move(done)); }
 
 void Core::query(const char* op, const std::string& params_json, Reply done) {

@@ -72,6 +72,13 @@ class Core {
   void close(Reply done);
   void join(std::optional<std::string> group, Reply done);
   void post(const std::string& payload_json, const std::string& recipient, Reply done);
+  // With Skapi's notification {title, body, config?} as JSON text (empty: none), sent along for
+  // Web Push to an offline recipient (docs/protocol.md, Notifications).
+  void post(const std::string& payload_json, const std::string& recipient, const std::string& notification_json,
+            Reply done);
+  // Web Push requests: op is "vapid", "subscribe", "unsubscribe" or "push"; `params_json` an
+  // object of its fields. Result.data_json is the reply's data, if any.
+  void push_request(const std::string& op, const std::string& params_json, Reply done);
   // getRealtimeUsers / getRealtimeGroups: `params_json` holds the query fields of
   // docs/protocol.md; users without a group asks about the joined one. Result.data_json is the
   // server's {list, startKey, endOfList}.

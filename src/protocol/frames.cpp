@@ -117,6 +117,10 @@ std::optional<Op> op_from_string(std::string_view s) {
   if (s == "rtc") return Op::Rtc;
   if (s == "ping") return Op::Ping;
   if (s == "auth") return Op::Auth;
+  if (s == "vapid") return Op::Vapid;
+  if (s == "subscribe") return Op::Subscribe;
+  if (s == "unsubscribe") return Op::Unsubscribe;
+  if (s == "push") return Op::Push;
   return std::nullopt;
 }
 
@@ -144,12 +148,16 @@ std::string join_frame(std::int64_t id, const std::optional<std::string>& group)
 namespace {
 // {"op":..,"id":..,"<key>":"<value>","msg":<payload>}: the layout parse_request reads fastest.
 std::string addressed_frame(std::string_view op, std::int64_t id, std::string_view key, std::string_view value,
-                            std::string_view payload_json) {
+                            std::string_view payload_json, std::string_view notification_json = {}) {
   auto f = head(op, id);
   f += ",\"";
   f += key;
   f += "\":";
   append_json_string(f, value);
+  if (!notification_json.empty()) {
+    f += ",\"notification\":";
+    f += notification_json;
+  }
   f += kPayloadKey;
   f += payload_json;
   f += '}';
@@ -157,12 +165,38 @@ std::string addressed_frame(std::string_view op, std::int64_t id, std::string_vi
 }
 }  // namespace
 
-std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json) {
-  return addressed_frame("post", id, "group", group, payload_json);
+std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
+                       std::string_view notification_json) {
+  return addressed_frame("post", id, "group", group, payload_json, notification_json);
 }
 
-std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json) {
-  return addressed_frame("private", id, "user", user, payload_json);
+std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
+                          std::string_view notification_json) {
+  return addressed_frame("private", id, "user", user, payload_json, notification_json);
+}
+
+bool parse_notification(const json& j, const Limits& limits, bool with_config, Notification& out, std::string& message) {
+  if (!j.is_object()) return message = "\"notification\" must be { title: string, body: string, config? }.", false;
+  auto title = j.find("title"), body = j.find("body");
+  if (title == j.end() || !title->is_string() || title->get_ref<const std::string&>().empty())
+    return message = "Missing parameter: message title", false;
+  if (body == j.end() || !body->is_string() || body->get_ref<const std::string&>().empty())
+    return message = "Missing parameter: message body", false;
+  out.title = title->get<std::string>();
+  out.body = body->get<std::string>();
+  // Skapi measures JSON.stringify({title, body}) in UTF-8 bytes; dump() writes the same text.
+  if (json{{"title", out.title}, {"body", out.body}}.dump().size() > limits.max_notification_bytes)
+    return message = "Notification size exceeds 3kb.", false;
+  out.always = false;
+  if (!with_config) return true;
+  if (auto c = j.find("config"); c != j.end() && !c->is_null()) {
+    if (!c->is_object()) return message = "\"notification.config\" must be an object.", false;
+    if (auto a = c->find("always"); a != c->end() && !a->is_null()) {
+      if (!a->is_boolean()) return message = "\"notification.config.always\" must be a boolean.", false;
+      out.always = a->get<bool>();
+    }
+  }
+  return true;
 }
 
 std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
@@ -208,10 +242,16 @@ bool take_name(const json& j, const char* key, const Limits& limits, std::string
   return true;
 }
 
-bool take_payload(const json& j, Request& out, RequestError& err) {
+bool take_payload(const json& j, const Limits& limits, Request& out, RequestError& err) {
   auto it = j.find("msg");
   if (it == j.end()) return fail(err, out.id, Error::InvalidRequest, "\"msg\" is missing.");
   out.payload = it->dump();
+  if (auto n = j.find("notification"); n != j.end() && !n->is_null()) {
+    std::string message;
+    out.notification.emplace();
+    if (!parse_notification(*n, limits, true, *out.notification, message))
+      return fail(err, out.id, Error::InvalidParameter, message);
+  }
   return true;
 }
 }  // namespace
@@ -293,12 +333,12 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
       std::string name;
       if (!take_name(j, "group", limits, name, out.id, err)) return false;
       out.group = std::move(name);
-      if (!take_payload(j, out, err)) return false;
+      if (!take_payload(j, limits, out, err)) return false;
       break;
     }
     case Op::Private:
       if (!take_name(j, "user", limits, out.user, out.id, err)) return false;
-      if (!take_payload(j, out, err)) return false;
+      if (!take_payload(j, limits, out, err)) return false;
       break;
     case Op::Rtc: {
       if (!take_name(j, "cid", limits, out.cid, out.id, err)) return false;
@@ -324,6 +364,10 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
     }
     case Op::Groups:
     case Op::Ping:
+    case Op::Vapid:
+    case Op::Subscribe:    // the fields are read by the push handlers (src/server/push)
+    case Op::Unsubscribe:
+    case Op::Push:
       break;
   }
   out.body = std::move(j);

@@ -57,18 +57,32 @@ void for_each_frame(std::string_view message, Fn&& fn) {
 }
 
 // ---- client -> server ---------------------------------------------------------------------
-enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping, Auth };
+enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping, Auth, Vapid, Subscribe, Unsubscribe, Push };
 std::optional<Op> op_from_string(std::string_view s);
 
 std::string join_frame(std::int64_t id, const std::optional<std::string>& group);
-std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json);
-std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json);
+// `notification_json`: Skapi's {title, body, config?} for Web Push (docs/protocol.md), or empty.
+std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
+                       std::string_view notification_json = {});
+std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
+                          std::string_view notification_json = {});
 std::string ping_frame(std::int64_t id);
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
 // A fresh token for the open connection (docs/protocol.md, Token refresh).
 std::string auth_frame(std::int64_t id, std::string_view token);
 // users / groups: the query fields (docs/protocol.md) as a JSON object, plus op and id.
 std::string query_frame(std::int64_t id, std::string_view op, const nlohmann::json& params);
+
+// A post's or private message's Web Push notification (docs/protocol.md, Notifications).
+struct Notification {
+  std::string title, body;
+  bool always = false;  // config.always: push even to a recipient who is connected
+};
+
+// {title, body} (plus config.always when `with_config`) checked as Skapi does: strings, and at
+// most limits.max_notification_bytes as the JSON {"title","body"}. False with `message` set.
+bool parse_notification(const nlohmann::json& j, const Limits& limits, bool with_config, Notification& out,
+                        std::string& message);
 
 // A request as the server sees it, validated for shape. Fields not used by `op` stay empty.
 struct Request {
@@ -79,6 +93,7 @@ struct Request {
   std::string cid;                   // rtc: the addressed connection
   std::string token;                 // auth: the new JWT, unverified
   std::string payload;               // post, private: raw JSON text of "msg"
+  std::optional<Notification> notification;  // post, private: Web Push for offline recipients
   nlohmann::json body;               // the whole frame, for ops with more fields (users, groups, rtc)
 };
 

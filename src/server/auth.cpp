@@ -169,6 +169,8 @@ Identity Authenticator::verify(const std::string& token) const {
       return refuse("Invalid token: \"max_connections\" must be a positive integer.");
     id.max_connections = static_cast<std::size_t>(m->get<std::uint64_t>());
   }
+  // "admin": true allows pushNotification (docs/api.md); only the literal true counts.
+  if (auto a = claims.find("admin"); a != claims.end()) id.admin = a->is_boolean() && a->get<bool>();
   id.ok = true;
   id.user = sub->get<std::string>();
   id.exp = exp;

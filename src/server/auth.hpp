@@ -25,6 +25,7 @@ struct Identity {
   std::optional<std::vector<std::string>> groups;  // "groups": the groups this user may join
   std::size_t max_connections = 0;                 // "max_connections": per-user cap (0: none)
   std::optional<std::int64_t> exp;                 // "exp", seconds since the epoch; none: never expires
+  bool admin = false;                              // "admin": true may send pushNotification
 };
 
 class Authenticator {

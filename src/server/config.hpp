@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../protocol/limits.hpp"
+#include "push/push_config.hpp"
 
 namespace sb::server {
 
@@ -56,6 +57,7 @@ struct Config {
   // TEST ONLY (--test-rtc-jitter-ms): delay every relayed rtc signal by a random 0..N ms, so
   // tests see signals late and out of order. 0 (the default) in any real deployment.
   int test_rtc_jitter_ms = 0;
+  push::PushConfig push;             // Web Push (src/server/push)
 };
 
 }  // namespace sb::server

@@ -17,6 +17,7 @@
 
 #include "ice_servers.hpp"
 #include "log.hpp"
+#include "private_file.hpp"
 #include "queries.hpp"
 #include "server.hpp"
 
@@ -24,7 +25,6 @@ namespace {
 // The dev login's secret: kept in a file (mode 0600) so that a restart of `npm start` keeps
 // every open page's token valid. Made on first use from OpenSSL's CSPRNG. Empty on failure.
 std::string dev_secret(const std::string& path, std::string& why) {
-  namespace fs = std::filesystem;
   std::string secret;
   if (sb::server::read_file(path, secret)) {
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
@@ -45,21 +45,11 @@ std::string dev_secret(const std::string& path, std::string& why) {
     secret += "0123456789abcdef"[b >> 4];
     secret += "0123456789abcdef"[b & 15];
   }
-  // Written whole to a temporary file, then linked into place (link fails if the name exists):
-  // two servers starting at once in one folder end up sharing the first one's secret.
-  std::error_code ec;
-  if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-                 ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
-  if (fd >= 0) ::close(fd);
-  bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
-  bool exists = !linked && errno == EEXIST;
-  ::unlink(tmp.c_str());
-  if (linked) return secret;
+  // Two servers starting at once in one folder end up sharing the first one's secret.
+  auto made = sb::server::write_new_private_file(path, secret);
+  if (made == sb::server::NewFile::Written) return secret;
   std::string theirs;
-  if (exists && sb::server::read_file(path, theirs) && theirs.size() >= 32) return theirs;
+  if (made == sb::server::NewFile::Exists && sb::server::read_file(path, theirs) && theirs.size() >= 32) return theirs;
   why = "cannot write " + path;
   return {};
 }
@@ -172,6 +162,42 @@ int main(int argc, char** argv) {
                  "Index entries one users/groups request may examine before it returns a partial page")
       ->envname("SWITCHBOARD_MAX_QUERY_SCAN")->group(lim)->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
 
+  auto* wp = "Web Push";
+  auto& push = cfg.push;
+  push.vapid_key_file = ".switchboard/vapid-private-key.pem";
+  bool no_push = false;
+  long long push_timeout_ms = push.timeout.count(), push_retry_ms = push.retry_base.count();
+  app.add_flag("--no-push", no_push, "Disable Web Push (vapid/subscribe/push requests answer NOT_SUPPORTED)")
+      ->envname("SWITCHBOARD_NO_PUSH")->group(wp);
+  app.add_option("--vapid-key-file", push.vapid_key_file,
+                 "PEM file (mode 0600) with the VAPID P-256 private key; made on first start. Deleting it rotates the key")
+      ->envname("SWITCHBOARD_VAPID_KEY_FILE")->group(wp);
+  app.add_option("--vapid-subject", push.vapid_subject, "VAPID \"sub\": a mailto: or https: contact for push services")
+      ->envname("SWITCHBOARD_VAPID_SUBJECT")->group(wp);
+  app.add_option("--push-ca-file", push.ca_file, "Extra CA certificates (PEM) trusted for push services, e.g. a private CA")
+      ->envname("SWITCHBOARD_PUSH_CA_FILE")->group(wp);
+  app.add_option("--push-allowed-hosts", push.allowed_hosts,
+                 "Comma-separated hosts subscription endpoints may name (exact, *.suffix, or * for any); "
+                 "default: the push services of Chrome, Edge, Firefox and Safari")
+      ->envname("SWITCHBOARD_PUSH_ALLOWED_HOSTS")->delimiter(',')->group(wp);
+  app.add_option("--push-max-subscriptions-per-user", push.max_subscriptions_per_user,
+                 "Subscriptions kept per user; adding one more drops the oldest")
+      ->envname("SWITCHBOARD_PUSH_MAX_SUBSCRIPTIONS_PER_USER")->group(wp)->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  app.add_option("--push-queue", push.queue_max, "Pushes waiting to be sent; more are dropped (switchboard_push_dropped_total)")
+      ->envname("SWITCHBOARD_PUSH_QUEUE")->group(wp)->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  app.add_option("--push-concurrency", push.concurrency, "Push requests in flight at once")
+      ->envname("SWITCHBOARD_PUSH_CONCURRENCY")->group(wp)->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  app.add_option("--push-attempts", push.max_attempts, "Attempts per push (retries on 429, 5xx and network errors)")
+      ->envname("SWITCHBOARD_PUSH_ATTEMPTS")->group(wp)->check(CLI::Range(1, 20));
+  app.add_option("--push-retry-ms", push_retry_ms, "First retry delay in ms; doubles per attempt, at most 60 s")
+      ->envname("SWITCHBOARD_PUSH_RETRY_MS")->group(wp)->check(CLI::Range(1LL, 600000LL));
+  app.add_option("--push-timeout-ms", push_timeout_ms, "Deadline of one push attempt (connect, TLS, request, response)")
+      ->envname("SWITCHBOARD_PUSH_TIMEOUT_MS")->group(wp)->check(CLI::Range(100LL, 600000LL));
+  app.add_option("--push-ttl", push.ttl_seconds, "TTL header: seconds a push service keeps a message for an offline device")
+      ->envname("SWITCHBOARD_PUSH_TTL")->group(wp)->check(CLI::Range(0, 2419200));
+  app.add_option("--push-urgency", push.urgency, "Urgency header")
+      ->envname("SWITCHBOARD_PUSH_URGENCY")->group(wp)->check(CLI::IsMember({"very-low", "low", "normal", "high"}));
+
   std::string gen_user;
   int gen_ttl = 3600;
   std::vector<std::string> gen_groups;
@@ -182,8 +208,13 @@ int main(int argc, char** argv) {
   gentoken->add_option("--groups", gen_groups, "Comma-separated \"groups\" claim: the groups the user may join")
       ->delimiter(',');
   gentoken->add_option("--max-connections", gen_max_conns, "\"max_connections\" claim (0: none)");
+  bool gen_admin = false;
+  gentoken->add_flag("--admin", gen_admin, "\"admin\": true claim (may send pushNotification)");
   CLI11_PARSE(app, argc, argv);
   cfg.limits.max_frame_bytes = max_frame;
+  push.enabled = !no_push;
+  push.timeout = std::chrono::milliseconds(push_timeout_ms);
+  push.retry_base = std::chrono::milliseconds(push_retry_ms);
   cfg.idle_timeout = std::chrono::seconds(idle);
   cfg.jwt.leeway = std::chrono::seconds(leeway);
   cfg.jwt.require_exp = !allow_no_exp;
@@ -219,6 +250,7 @@ int main(int argc, char** argv) {
     if (!cfg.jwt.audience.empty()) claims["aud"] = cfg.jwt.audience;
     if (!gen_groups.empty()) claims["groups"] = gen_groups;
     if (gen_max_conns) claims["max_connections"] = gen_max_conns;
+    if (gen_admin) claims["admin"] = true;
     std::cout << auth.issue(claims) << "\n";
     return 0;
   }
@@ -248,6 +280,10 @@ int main(int argc, char** argv) {
 
   raise_fd_limit();
   sb::server::Server server(cfg);
+  if (!server.context().push_error.empty()) {
+    std::cerr << "refusing to start: " << server.context().push_error << "\n";
+    return 2;
+  }
   unsigned short port;
   try {
     port = server.start();

@@ -77,6 +77,7 @@ std::string render_metrics(ServerContext& ctx) {
   single(out, "switchboard_refused_full_total", "counter",
          "Connections refused with 503 because --max-connections were open.", m.refused_full.load());
   single(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.", m.rate_limited.load());
+  if (ctx.push) ctx.push->render_metrics(out);
   return out;
 }
 

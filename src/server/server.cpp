@@ -23,7 +23,11 @@ JwtConfig jwt_of(const Config& c) {
 }
 }  // namespace
 
-ServerContext::ServerContext(Config c) : config(std::move(c)), auth(jwt_of(config)) {}
+ServerContext::ServerContext(Config c) : config(std::move(c)), auth(jwt_of(config)) {
+  if (!config.push.enabled) return;
+  push = std::make_unique<push::PushService>(config.push);
+  if (!push->start(push_error)) push.reset();
+}
 
 Server::Server(Config config)
     : ctx_(std::make_unique<ServerContext>(std::move(config))),

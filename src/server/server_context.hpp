@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "hub.hpp"
 #include "metrics.hpp"
+#include "push/push_service.hpp"
 
 namespace sb::server {
 
@@ -21,6 +22,9 @@ struct ServerContext {
   Authenticator auth;
   Hub hub;
   Metrics metrics;
+  // Web Push; null when disabled, or when it could not start (push_error says why).
+  std::unique_ptr<push::PushService> push;
+  std::string push_error;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> ws_sessions{0};  // WebSocket sessions alive (Config::max_connections)
 

@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include "push/push_requests.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -268,8 +270,24 @@ void WsSession::handle(std::string_view text) {
       r = ctx_.hub.join(*this, req.group, mode);
       break;
     }
-    case p::Op::Post: r = ctx_.hub.post_group(*this, *req.group, req.payload); break;
-    case p::Op::Private: r = ctx_.hub.post_private(*this, req.user, req.payload); break;
+    case p::Op::Post:
+      r = ctx_.hub.post_group(*this, *req.group, req.payload);
+      if (r.ok && req.notification)
+        push::after_group(ctx_.push.get(), ctx_.hub.presence(), *req.group, user(), *req.notification);
+      break;
+    case p::Op::Private:
+      r = ctx_.hub.post_private(*this, req.user, req.payload);
+      if (req.notification) r = push::after_private(ctx_.push.get(), req.user, *req.notification, std::move(r));
+      break;
+    case p::Op::Vapid:
+    case p::Op::Subscribe:
+    case p::Op::Unsubscribe:
+    case p::Op::Push: {
+      nlohmann::json data;
+      r = push::handle_request(ctx_.push.get(), req, identity_, ctx_.config.limits, data);
+      if (r.ok && !data.is_null()) return reply(p::ok_frame(req.id, data));
+      break;
+    }
     case p::Op::Ping: break;
     case p::Op::Rtc:
       r = ctx_.config.test_rtc_jitter_ms > 0 ? relay_rtc_with_jitter(req.cid, req.payload)

@@ -59,8 +59,11 @@ class WasmClient {
   void join(int call, const std::string& group) {
     core_.join(group.empty() ? std::nullopt : std::optional<std::string>(group), reply(call));
   }
-  void post(int call, const std::string& payload_json, const std::string& recipient) {
-    core_.post(payload_json, recipient, reply(call));
+  void post(int call, const std::string& payload_json, const std::string& recipient, const std::string& notification_json) {
+    core_.post(payload_json, recipient, notification_json, reply(call));
+  }
+  void push_request(int call, const std::string& op, const std::string& params_json) {
+    core_.push_request(op, params_json, reply(call));
   }
   void users(int call, const std::string& params_json) { core_.users(params_json, reply(call)); }
   void groups(int call, const std::string& params_json) { core_.groups(params_json, reply(call)); }
@@ -139,6 +142,7 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("close", &WasmClient::close)
       .function("join", &WasmClient::join)
       .function("post", &WasmClient::post)
+      .function("pushRequest", &WasmClient::push_request)
       .function("users", &WasmClient::users)
       .function("groups", &WasmClient::groups)
       .function("provideToken", &WasmClient::provide_token)

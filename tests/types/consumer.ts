@@ -29,6 +29,13 @@ async function app(): Promise<void> {
   );
   const n: number = groups.list[0].number_of_users;
   const end: boolean = groups.endOfList;
+  const { VAPIDPublicKey }: { VAPIDPublicKey: string } = await rt.vapidPublicKey();
+  const keys = { p256dh: 'p', auth: 'a' };
+  const sub: 'SUCCESS: Subscribed to receive notifications.' = await rt.subscribeNotification('https://push.example/x', keys);
+  await rt.subscribeNotification({ endpoint: 'https://push.example/x', keys });
+  await rt.unsubscribeNotification({ endpoint: 'https://push.example/x', keys });
+  const sent: 'SUCCESS: Notification sent.' = await rt.pushNotification({ title: 't', body: 'b' }, ['bob']);
+  console.log(VAPIDPublicKey, sub, sent);
   await rt.closeRealtime();
   try {
     await rt.postRealtime(1, 'x');
