@@ -19,4 +19,4 @@ cmake --build build/wasm -j "$jobs"
 
 mkdir -p dist
 cp -u build/wasm/switchboard_core.js build/wasm/switchboard_core.wasm dist/
-cp -u js/index.js js/rtc.js js/index.d.ts dist/
+cp -u js/index.js js/rtc.js js/forms.js js/index.d.ts dist/

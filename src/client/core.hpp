@@ -97,6 +97,7 @@ class Core {
   void on_transport_open();
   void on_transport_text(std::string_view text);
   void on_transport_close(int code, const std::string& reason);
+  void on_transport_error();  // the socket reported an error; its close follows
 
   State state() const { return state_; }
   const std::optional<std::string>& group() const { return group_; }
@@ -146,6 +147,9 @@ class Core {
   std::string url_;
   std::string cid_, user_;
   std::optional<std::string> group_;  // the group the server confirmed; rejoined on reconnect
+  // The group of the latest join not yet answered (nullopt inside: leaving); posts address it.
+  std::optional<std::optional<std::string>> joining_;
+  std::uint64_t join_seq_ = 0;
   bool ever_open_ = false;            // this connect() reached Open at least once
   std::uint64_t token_requests_ = 0;  // ids of Host::need_token requests, attempts and refreshes alike
   std::uint64_t attempt_ = 0;         // the token request of the current connection attempt

@@ -1,4 +1,5 @@
 #include "http_session.hpp"
+#include "http_queries.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -288,6 +289,11 @@ http::message_generator HttpSession::respond() {
   };
   std::string target(req.target());
   auto path = path_of(target);
+  if (is_http_query_path(path)) {
+    if (req.method() != http::verb::post) return make(http::status::method_not_allowed, "Use POST.\n");
+    auto answer = http_query(ctx_, path, req[http::field::authorization], req.body());
+    return make(static_cast<http::status>(answer.status), std::move(answer.body), "application/json");
+  }
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return make(http::status::method_not_allowed, "Only GET is served here.\n");
   if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")

@@ -71,6 +71,7 @@ class WasmClient {
   int socket_id() const { return transport_.socket_id(); }
   std::string state() const { return state_name(core_.state()); }
   std::string cid() const { return core_.cid(); }
+  std::string user() const { return core_.user(); }
   std::string group() const { return core_.group().value_or(""); }
 
   // ---- RTC calls (js/rtc.js): events come back through handlers.rtc(kind, handle, peer,
@@ -139,6 +140,7 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("socketId", &WasmClient::socket_id)
       .function("state", &WasmClient::state)
       .function("cid", &WasmClient::cid)
+      .function("user", &WasmClient::user)
       .function("group", &WasmClient::group)
       .function("rtcCall", &WasmClient::rtc_call)
       .function("rtcAccept", &WasmClient::rtc_accept)
