@@ -20,3 +20,8 @@ cmake --build build/wasm -j "$jobs"
 mkdir -p dist
 cp -u build/wasm/switchboard_core.js build/wasm/switchboard_core.wasm dist/
 cp -u js/index.js js/rtc.js js/forms.js js/index.d.ts dist/
+# The same module as one classic script with the wasm inside (dist/switchboard.js, global
+# `Switchboard`), for pages that load their client with <script src> as Skapi's examples do.
+if [ ! -f dist/switchboard.js ] || [ -n "$(find dist/index.js dist/rtc.js dist/forms.js dist/switchboard_core.js dist/switchboard_core.wasm -newer dist/switchboard.js)" ]; then
+  node_modules/.bin/vite build --config scripts/vite.classic.config.mjs
+fi
