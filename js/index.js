@@ -92,7 +92,6 @@ export class Realtime {
     this._nextCall = 1;
     this._connecting = null;
     this._listeners = null;
-    this._pages = new Map();
     this._deferred = [];
     this._ready = null;
   }
@@ -234,28 +233,16 @@ export class Realtime {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  // One page of a list, in Skapi's DatabaseResponse shape. `fetchMore` continues the same query
-  // from where its last page ended; `startKey` starts from a given key.
+  // One page of a list, in Skapi's DatabaseResponse shape. The core keeps the cursors
+  // (src/client/pager.hpp); this carries its request over the socket or HTTP.
   async _list(op, query, fetchOptions) {
-    const o = fetchOptions || {};
-    const limit = o.limit === undefined ? 100 : o.limit;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new RealtimeError('INVALID_PARAMETER', '"limit" must be an integer from 1 to 1000.');
-    const ascending = o.ascending === undefined ? true : !!o.ascending;
+    const core = await this._ensureCore();
+    const step = JSON.parse(core.pageBegin(op, JSON.stringify(query), JSON.stringify(fetchOptions || null)));
+    if (step.error) throw new RealtimeError(step.error.code, step.error.message);
+    if (step.page) return step.page;
     const fetchPage = await this._pageFetcher(op);
-    const key = `${op}:${JSON.stringify(query)}:${ascending}`;
-    let page = o.fetchMore ? this._pages.get(key) : undefined;
-    if (!page) page = { startKey: undefined, history: [] };
-    let start = o.startKey !== undefined ? o.startKey : page.startKey;
-    if (start === 'end')
-      return { list: [], startKey: 'end', endOfList: true, startKeyHistory: page.history.slice() };
-    const request = { ...query, limit, ascending };
-    if (start) request.start = typeof start === 'string' ? JSON.parse(start) : start;
-    const data = await fetchPage(request);
-    if (start) page.history.push(typeof start === 'string' ? start : JSON.stringify(start));
-    page.startKey = data.startKey;
-    this._pages.set(key, page);
-    return { list: data.list, startKey: data.startKey, endOfList: data.endOfList, startKeyHistory: page.history.slice() };
+    const data = await fetchPage(step.request);
+    return JSON.parse(core.pageDone(JSON.stringify(step.ticket), JSON.stringify(data)));
   }
 
   // Over the socket when one is open or coming; otherwise over HTTP with the token, as Skapi's
@@ -446,7 +433,7 @@ export class Realtime {
     };
     for (const [name, fn] of Object.entries(this._listeners))
       (name === 'visibilitychange' ? document : window).addEventListener(name, fn);
-    this._stopTicker = startTicker(() => core.tick(), Math.max(250, (this._options.keepAlive || 15000) / 3));
+    this._stopTicker = startTicker(() => core.tick(), core.tickInterval());
   }
 
   _unlisten() {

@@ -338,9 +338,11 @@ void Core::fail_all(const std::string& code, const std::string& message, bool in
 }
 
 // ---- keep-alive -----------------------------------------------------------------------------
+double Core::tick_interval_ms() const { return std::max(250.0, opt_.keepalive_ms / 3); }
+
 void Core::start_tick() {
   clock_.cancel(tick_timer_);
-  tick_timer_ = clock_.start(opt_.keepalive_ms / 3, [this] {
+  tick_timer_ = clock_.start(tick_interval_ms(), [this] {
     tick_timer_ = 0;
     tick();
     if (state_ == State::Open && !tick_timer_) start_tick();

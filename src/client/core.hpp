@@ -87,6 +87,8 @@ class Core {
   void wake();       // network back online or tab visible: reconnect now / probe the socket
   void page_hide();  // the page is going away: leave the group and close, without waiting
   void tick();       // keep-alive and dead-connection check; the platform may call it more often
+  // How often the platform's own unthrottled timer (a Worker in the browser) should call tick().
+  double tick_interval_ms() const;
 
   // ---- platform callbacks ----
   // Answers to Host::need_token(request): for a connection attempt or for a refresh of the open
