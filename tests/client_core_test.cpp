@@ -30,6 +30,12 @@ struct Harness {
     core->on_transport_open();
     core->on_transport_text(protocol::welcome_frame(cid, "alice", {}));
   }
+  // Connected and welcomed, with the events so far cleared.
+  void connected() {
+    core->connect("ws://h/realtime", [](const Result&) {});
+    open();
+    events.clear();
+  }
   nlohmann::json last_sent() { return nlohmann::json::parse(transport.sent.back()); }
   std::vector<std::string> types() {
     std::vector<std::string> t;
@@ -148,10 +154,7 @@ TEST(ClientCore, IncomingFramesBecomeSkapiShapedEvents) {
 // Skapi's texts: its examples test includes("message group") and take the id from /"([^"]+)"/.
 TEST(ClientCore, NoticeTextsAreSkapis) {
   Harness h;
-  Capture c;
-  h.core->connect("ws://h/realtime", c());
-  h.open();
-  h.events.clear();
+  h.connected();
   h.core->on_transport_text(protocol::notice_frame("USER_JOINED", "room", "bob", "cid:9"));
   h.core->on_transport_text(protocol::notice_frame("USER_LEFT", "room", "bob", "cid:9"));
   h.core->on_transport_text(protocol::notice_frame("USER_DISCONNECTED", "room", "bob", "cid:9"));
@@ -185,10 +188,7 @@ TEST(ClientCore, PostRightAfterAnUnansweredJoinGoesToThatGroup) {
 // A socket error is reported as Skapi reports it; the close that follows does the rest.
 TEST(ClientCore, SocketErrorIsAnErrorEvent) {
   Harness h;
-  Capture c;
-  h.core->connect("ws://h/realtime", c());
-  h.open();
-  h.events.clear();
+  h.connected();
   h.core->on_transport_error();
   ASSERT_EQ(h.types(), std::vector<std::string>{"error"});
   EXPECT_EQ(h.events[0].message_json, R"("Skapi: WebSocket connection error.")");
