@@ -177,6 +177,22 @@ test.describe('listing without a socket (item 4)', () => {
     expect(r.state).toBe('idle');
   });
 
+  test('a page on another origin lists over HTTP too (CORS for the origins the socket accepts)', async ({ context, server, request }) => {
+    const other = await startServer();
+    try {
+      await connectUser(context, other, 'carol', { group: 'Elsewhere' });
+      const token = (await (await request.get(`${other.url}/dev/token?user=bob`)).json()).token;
+      const page = await skapiPage(context, server, 'bob');
+      const list = await page.evaluate(async ({ url, token }) => {
+        const rt = new skapi.constructor({ url, token });
+        return (await rt.getRealtimeGroups()).list;
+      }, { url: other.url.replace(/^http/, 'ws') + '/realtime', token });
+      expect(list).toEqual([{ group: 'Elsewhere', number_of_users: 1 }]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('the HTTP endpoints refuse a missing or bad token', async ({ request, server }) => {
     const res = await request.post(`${server.url}/realtime/groups`, { data: {} });
     expect(res.status()).toBe(401);

@@ -97,4 +97,26 @@ TEST_F(HttpQueriesTest, RefusalsAreTypedAndNothingLeaks) {
   EXPECT_EQ(http_get(port_, "/healthz").first, 200);
 }
 
+// Cross-origin pages may list from the origins that may open the WebSocket, and no others.
+TEST_F(HttpQueriesTest, CorsFollowsTheWebSocketOriginRules) {
+  auto cfg = base();
+  cfg.allowed_origins = {"https://app.example"};
+  start(cfg);
+  auto preflight = [&](const std::string& origin) {
+    return raw_exchange(port_, "OPTIONS /realtime/groups HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + origin +
+                                   "\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
+  };
+  auto ok = preflight("https://app.example");
+  EXPECT_NE(ok.find("HTTP/1.1 204"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("Access-Control-Allow-Origin: https://app.example"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("Access-Control-Allow-Headers: authorization, content-type"), std::string::npos) << ok;
+  auto evil = preflight("https://evil.example");
+  EXPECT_EQ(evil.find("Access-Control-Allow-Origin"), std::string::npos) << evil;
+  std::string body = "{}", t = token("bob");
+  auto post = raw_exchange(port_, "POST /realtime/groups HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example\r\n"
+                                  "Authorization: Bearer " + t + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n" + body);
+  EXPECT_NE(post.find("HTTP/1.1 200"), std::string::npos) << post;
+  EXPECT_NE(post.find("Access-Control-Allow-Origin: https://app.example"), std::string::npos) << post;
+}
+
 }  // namespace sb::testing

@@ -3,6 +3,7 @@
 #include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 
+#include "http_session.hpp"
 #include "queries.hpp"
 #include "server_context.hpp"
 
@@ -11,9 +12,18 @@ namespace sb::server {
 namespace p = sb::protocol;
 
 namespace {
-HttpQueryAnswer failure(unsigned status, p::Error code, std::string_view message) {
-  return {status, nlohmann::json{{"code", p::to_string(code)}, {"message", message}}.dump()};
+HttpQueryAnswer reply(unsigned status, std::string body) {
+  HttpQueryAnswer a;
+  a.status = status;
+  a.body = std::move(body);
+  return a;
 }
+HttpQueryAnswer failure(unsigned status, p::Error code, std::string_view message) {
+  return reply(status, nlohmann::json{{"code", p::to_string(code)}, {"message", message}}.dump());
+}
+HttpQueryAnswer answer(ServerContext& ctx, std::string_view method, std::string_view path,
+                       std::string_view authorization, const std::string& body);
+
 unsigned status_of(p::Error code) {
   switch (code) {
     case p::Error::Forbidden: return 403;
@@ -25,8 +35,24 @@ unsigned status_of(p::Error code) {
 
 bool is_http_query_path(std::string_view path) { return path == "/realtime/users" || path == "/realtime/groups"; }
 
-HttpQueryAnswer http_query(ServerContext& ctx, std::string_view path, std::string_view authorization,
+HttpQueryAnswer http_query(ServerContext& ctx, std::string_view method, std::string_view path,
+                           std::string_view origin, std::string_view host, std::string_view authorization,
                            const std::string& body) {
+  std::string allow = !origin.empty() && origin_allowed(ctx.config, origin, host) ? std::string(origin) : std::string();
+  HttpQueryAnswer a = answer(ctx, method, path, authorization, body);
+  a.allow_origin = std::move(allow);
+  return a;
+}
+
+namespace {
+HttpQueryAnswer answer(ServerContext& ctx, std::string_view method, std::string_view path,
+                       std::string_view authorization, const std::string& body) {
+  if (method == "OPTIONS") {
+    HttpQueryAnswer a = reply(204, {});
+    a.preflight = true;
+    return a;
+  }
+  if (method != "POST") return failure(405, p::Error::InvalidRequest, "Use POST.");
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() ||
       !boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer))
@@ -47,7 +73,8 @@ HttpQueryAnswer http_query(ServerContext& ctx, std::string_view path, std::strin
     r = query_groups(request, ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
   }
   if (!r.ok) return failure(status_of(r.code), r.code, r.message);
-  return {200, data.dump()};
+  return reply(200, data.dump());
 }
+}  // namespace
 
 }  // namespace sb::server

@@ -14,11 +14,17 @@ struct ServerContext;
 
 struct HttpQueryAnswer {
   unsigned status = 200;
-  std::string body;  // JSON
+  std::string body;          // JSON (empty for a preflight)
+  std::string allow_origin;  // CORS: the request's Origin when the WebSocket would accept it
+  bool preflight = false;    // an OPTIONS request: answer with the allowed method and headers
 };
 
 bool is_http_query_path(std::string_view path);
-HttpQueryAnswer http_query(ServerContext& ctx, std::string_view path, std::string_view authorization,
+// `method` is the request's; POST runs the query, OPTIONS is a CORS preflight, anything else 405.
+// Cross-origin pages may call these endpoints from the origins that may open the WebSocket
+// (origin_allowed: same origin, --allowed-origins, loopback with --dev-login).
+HttpQueryAnswer http_query(ServerContext& ctx, std::string_view method, std::string_view path,
+                           std::string_view origin, std::string_view host, std::string_view authorization,
                            const std::string& body);
 
 }  // namespace sb::server
