@@ -15,7 +15,7 @@ async function signIn(driver, server, name) {
 
 export async function chatExampleFlow(driver, server) {
   const alice = await signIn(driver, server, 'alice');
-  // The group table is filled at load, before the socket is up (over HTTP).
+  // The group table is filled at load (over the socket that is coming up; over HTTP without one).
   await hasText(alice, '#groups', 'No groups yet.');
   // The form's SubmitEvent is the search; the page then follows action="#{value}".
   await alice.fill('#groupList input[name=value]', 'Lobby');
