@@ -97,6 +97,20 @@ TEST_F(HttpQueriesTest, RefusalsAreTypedAndNothingLeaks) {
   EXPECT_EQ(http_get(port_, "/healthz").first, 200);
 }
 
+// A user's HTTP list replies share one reply budget, as one connection's queries do.
+TEST_F(HttpQueriesTest, RepliesCountAgainstTheUsersReplyBudget) {
+  auto cfg = base();
+  cfg.reply_rate_bytes = 1;  // a byte a second: the first reply spends the whole burst
+  cfg.reply_burst_bytes = 1;
+  start(cfg);
+  std::string bob = token("bob");
+  EXPECT_EQ(post("/realtime/groups", bob, json::object()).first, 200);
+  auto [status, err] = post("/realtime/groups", bob, json::object());
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(err["code"], "RATE_LIMITED");
+  EXPECT_EQ(post("/realtime/groups", token("carol"), json::object()).first, 200);  // others are not held up
+}
+
 // Cross-origin pages may list from the origins that may open the WebSocket, and no others.
 TEST_F(HttpQueriesTest, CorsFollowsTheWebSocketOriginRules) {
   auto cfg = base();

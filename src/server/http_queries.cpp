@@ -33,6 +33,17 @@ unsigned status_of(p::Error code) {
 }
 }  // namespace
 
+bool HttpQueryBudgets::available(const std::string& user, double rate, double burst) {
+  std::lock_guard lock(mu_);
+  if (budgets_.size() >= kMaxUsers && !budgets_.count(user)) budgets_.clear();
+  return budgets_.try_emplace(user, rate, burst).first->second.available();
+}
+
+void HttpQueryBudgets::charge(const std::string& user, std::size_t bytes) {
+  std::lock_guard lock(mu_);
+  if (auto it = budgets_.find(user); it != budgets_.end()) it->second.charge(bytes);
+}
+
 bool is_http_query_path(std::string_view path) { return path == "/realtime/users" || path == "/realtime/groups"; }
 
 HttpQueryAnswer http_query(ServerContext& ctx, std::string_view method, std::string_view path,
@@ -59,6 +70,10 @@ HttpQueryAnswer answer(ServerContext& ctx, std::string_view method, std::string_
     return failure(401, p::Error::Unauthorized, "A bearer token is required.");
   Identity id = ctx.auth.verify(std::string(authorization.substr(kBearer.size())));
   if (!id.ok) return failure(401, p::Error::Unauthorized, id.error);
+  if (!ctx.http_budgets.available(id.user, ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes)) {
+    ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return failure(429, p::Error::RateLimited, "Too many query reply bytes for this user: retry later.");
+  }
   nlohmann::json request = body.empty() ? nlohmann::json::object() : nlohmann::json::parse(body, nullptr, false);
   if (!request.is_object()) return failure(400, p::Error::InvalidRequest, "The body must be a JSON object.");
   QueryLimits limits{ctx.config.max_reply_bytes, ctx.config.max_query_scan};
@@ -73,7 +88,9 @@ HttpQueryAnswer answer(ServerContext& ctx, std::string_view method, std::string_
     r = query_groups(request, ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
   }
   if (!r.ok) return failure(status_of(r.code), r.code, r.message);
-  return reply(200, data.dump());
+  HttpQueryAnswer a = reply(200, data.dump());
+  ctx.http_budgets.charge(id.user, a.body.size());
+  return a;
 }
 }  // namespace
 

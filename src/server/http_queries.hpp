@@ -5,12 +5,30 @@
 // {code, message} with 400/401/403. Same validation, limits and groups-claim scoping as the
 // socket queries (queries.hpp).
 #pragma once
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+
+#include "byte_budget.hpp"
 
 namespace sb::server {
 
 struct ServerContext;
+
+// The reply-byte budget of the socket queries (Config::reply_rate_bytes / reply_burst_bytes),
+// kept per user for HTTP: a user's HTTP list replies cost what one connection's may.
+class HttpQueryBudgets {
+ public:
+  // Whether `user` may be answered now; if so, `charge` is called with the reply's size.
+  bool available(const std::string& user, double rate, double burst);
+  void charge(const std::string& user, std::size_t bytes);
+
+ private:
+  static constexpr std::size_t kMaxUsers = 100000;  // beyond this the table starts over (all full)
+  std::mutex mu_;
+  std::unordered_map<std::string, ByteBudget> budgets_;
+};
 
 struct HttpQueryAnswer {
   unsigned status = 200;

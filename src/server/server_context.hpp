@@ -8,6 +8,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "http_queries.hpp"
 #include "hub.hpp"
 #include "metrics.hpp"
 
@@ -23,6 +24,7 @@ struct ServerContext {
   Metrics metrics;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> ws_sessions{0};  // WebSocket sessions alive (Config::max_connections)
+  HttpQueryBudgets http_budgets;            // reply bytes of POST /realtime/users|groups, per user
 
   // Tests only (fault injection): called with each WebSocket request's text and each HTTP
   // request's target before it is handled; a throw there is a handler that throws.
