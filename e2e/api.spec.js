@@ -45,7 +45,7 @@ test.describe('connectRealtime', () => {
     expect(r.throwingToken.message).toContain('logged out');
   });
 
-  test('calls before connecting reject with NOT_CONNECTED', async ({ page, server }) => {
+  test('calls before connecting reject with NOT_CONNECTED; lists go over HTTP', async ({ page, server }) => {
     await page.goto(`${server.url}/blank.html`);
     const r = await page.evaluate(async () => {
       const { Realtime } = await import('/switchboard/index.js');
@@ -53,7 +53,7 @@ test.describe('connectRealtime', () => {
       const grab = async (p) => p.then(() => 'resolved', (e) => e.code);
       return [await grab(rt.joinRealtime({ group: 'g' })), await grab(rt.postRealtime(1, 'g')), await grab(rt.getRealtimeGroups())];
     });
-    expect(r).toEqual(['NOT_CONNECTED', 'NOT_CONNECTED', 'NOT_CONNECTED']);
+    expect(r).toEqual(['NOT_CONNECTED', 'NOT_CONNECTED', 'UNAUTHORIZED']);  // token 'x' is refused
   });
 });
 
@@ -68,7 +68,7 @@ test.describe('joinRealtime', () => {
     await waitForEvent(alice, { type: 'notice', code: 'USER_JOINED', sender: 'bob' });
     await bob.evaluate(() => window.rt.joinRealtime({ group: 'j2' }));
     const left = await waitForEvent(alice, { type: 'notice', code: 'USER_LEFT' });
-    expect(left).toMatchObject({ sender: 'bob', sender_rid: 'j1', message: 'bob has left the group.' });
+    expect(left).toMatchObject({ sender: 'bob', sender_rid: 'j1', message: 'User "bob" has left the message group.' });
     expect(left.sender_cid).toMatch(/^cid:/);
     const out = await bob.evaluate(() => window.rt.joinRealtime({ group: null }));
     expect(out).toEqual({ type: 'success', message: 'Left realtime message group.' });

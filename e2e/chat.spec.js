@@ -35,7 +35,7 @@ test('a group message reaches every member with the server-set sender', async ({
   expect(result).toEqual({ type: 'success', message: 'Message sent.' });
   for (const page of [alice, bob]) {
     const ev = await waitForEvent(page, { type: 'message', sender: 'bob' });
-    expect(ev).toEqual({ type: 'message', message: { text: 'hey', n: [1, 2] }, sender: 'bob', sender_cid: bobCid, sender_rid: 'g1' });
+    expect(ev).toEqual({ type: 'message', message: { text: 'hey', n: [1, 2] }, sender: 'bob', sender_cid: bobCid, sender_rid: 'g1', code: null });
   }
 });
 

@@ -48,7 +48,7 @@ test.afterAll(async () => {
 });
 
 test('the tarball ships only the module, its wasm and its types', () => {
-  expect(files).toEqual(['README.md', 'dist/index.d.ts', 'dist/index.js', 'dist/notifications.js', 'dist/rtc.js', 'dist/switchboard_core.js', 'dist/switchboard_core.wasm', 'package.json']);
+  expect(files).toEqual(['README.md', 'dist/forms.js', 'dist/index.d.ts', 'dist/index.js', 'dist/notifications.js', 'dist/rtc.js', 'dist/switchboard.js', 'dist/switchboard_core.js', 'dist/switchboard_core.wasm', 'package.json']);
 });
 
 test('a Vite-bundled app chats through the installed package', async ({ context }) => {

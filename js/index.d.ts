@@ -45,13 +45,13 @@ export interface RealtimeEvent {
   /** The JSON sent (message, private), or a text for the other types. */
   message?: any;
   /** user id of the sender (message, private, notice) */
-  sender?: string;
+  sender?: string | null;
   /** "cid:<id>" of the sender's connection */
-  sender_cid?: string;
-  /** the sender's group */
-  sender_rid?: string;
-  /** notices: what happened; errors: the error code */
-  code?: NoticeCode | ErrorCode;
+  sender_cid?: string | null;
+  /** the sender's group; null on message/private/notice events where there is none */
+  sender_rid?: string | null;
+  /** notices: what happened; errors: the error code; null on message/private events */
+  code?: NoticeCode | ErrorCode | null;
   /** rtc:incoming: answers the call; resolves once this side picked up. */
   connectRTC?: (params: RTCReceiverParams, callback?: RTCCallback) => Promise<RTCResolved>;
   /** rtc:incoming: rejects the call (the caller's `connection` rejects with RTC_REJECTED); later, hangs up. */
@@ -235,13 +235,16 @@ export interface PushSubscriptionKeys {
   auth: string;
 }
 
+/** What Skapi accepts where it takes params: the value, or an HTML form to read it from. */
+export type FormArg<T> = T | SubmitEvent | HTMLFormElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement | FormData;
+
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export declare class Realtime {
   constructor(options: RealtimeOptions);
   connectRealtime(callback: RealtimeCallback): Promise<WebSocket>;
   closeRealtime(): Promise<void>;
-  joinRealtime(params: { group: string | null }): Promise<SuccessResult>;
+  joinRealtime(params: FormArg<{ group: string | null }>): Promise<SuccessResult>;
   /** `notification` (at most 3 KB as {title, body}) is pushed to a recipient with no connection, or always with config.always. */
   postRealtime(message: any, recipient: string, notification?: Notification): Promise<SuccessResult>;
   /** The server's VAPID public key, for PushManager.subscribe's applicationServerKey. */
@@ -252,18 +255,21 @@ export declare class Realtime {
   unsubscribeNotification(subscription: { endpoint: string; keys: PushSubscriptionKeys }): Promise<'SUCCESS: Unsubscribed from notifications.'>;
   /** Admins only (token claim "admin": true, else FORBIDDEN): to `user_ids`, or every subscriber. */
   pushNotification(form: { title: string; body: string }, user_ids?: string | string[]): Promise<'SUCCESS: Notification sent.'>;
+  /** Over the socket when one is open or coming, else over HTTP with the token. */
   getRealtimeUsers(
-    params?: { group?: string; user_id?: string },
+    params?: FormArg<{ group?: string; user_id?: string }>,
     fetchOptions?: FetchOptions,
   ): Promise<DatabaseResponse<RealtimeUser>>;
-  getRealtimeGroups(params?: GroupSearch | null, fetchOptions?: FetchOptions): Promise<DatabaseResponse<RealtimeGroup>>;
+  getRealtimeGroups(params?: FormArg<GroupSearch> | null, fetchOptions?: FetchOptions): Promise<DatabaseResponse<RealtimeGroup>>;
   /** Calls a connection. `connection` resolves when the callee picks up and rejects (RTC_REJECTED,
    * RTC_HANGUP, RTC_CANCELLED, RECIPIENT_OFFLINE, TIMEOUT, CLOSED, DISCONNECTED) otherwise. */
-  connectRTC(params: RTCConnectorParams, callback?: RTCCallback): Promise<{ hangup: () => Promise<void>; connection: Promise<RTCResolved> }>;
+  connectRTC(params: FormArg<RTCConnectorParams>, callback?: RTCCallback): Promise<{ hangup: () => Promise<void>; connection: Promise<RTCResolved> }>;
   /** Hangs up the call with `cid`, or all calls. */
-  closeRTC(params: { cid: string } | { close_all: true }): Promise<void>;
+  closeRTC(params: FormArg<{ cid: string } | { close_all: true }>): Promise<void>;
   readonly state: ConnectionState;
   readonly cid: string | null;
+  /** the authenticated user id (the token's sub) once connected, else null: Skapi's `skapi.user.user_id` */
+  readonly userId: string | null;
   readonly group: string | null;
 }
 

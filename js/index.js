@@ -4,6 +4,7 @@
 import createSwitchboardCore from './switchboard_core.js';
 import { RtcCalls, callSafely } from './rtc.js';
 import * as push from './notifications.js';
+import { takeForm } from './forms.js';
 
 const DEFAULT_WASM = new URL('./switchboard_core.wasm', import.meta.url);
 
@@ -45,12 +46,23 @@ function startTicker(fn, ms) {
   }
 }
 
+// A form argument (SubmitEvent, form, FormData, field) read as Skapi does; other values as they are.
+function formArg(arg, options) {
+  try {
+    return takeForm(arg, options);
+  } catch (e) {
+    throw new RealtimeError('INVALID_REQUEST', e.message);
+  }
+}
+
 function defaultUrl() {
   if (typeof location === 'undefined') throw new RealtimeError('INVALID_REQUEST', 'No page origin: pass `url`.');
   const u = new URL('/realtime', location.href);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return u.href;
 }
+
+const NULL_FIELDS = { sender: null, sender_cid: null, sender_rid: null, code: null };
 
 export class Realtime {
   /**
@@ -73,8 +85,8 @@ export class Realtime {
     this._nextCall = 1;
     this._connecting = null;
     this._listeners = null;
-    this._pages = new Map();
     this._deferred = [];
+    this._ready = null;
   }
 
   // ---- Skapi's methods ----------------------------------------------------------------------
@@ -87,10 +99,19 @@ export class Realtime {
       throw new RealtimeError('INVALID_REQUEST', 'No access: a token is required to connect.');
     this._callback = callback;
     if (this._connecting) return this._connecting;
+    // Calls made before this resolves wait for `_ready` (the core loaded and connecting), then
+    // queue in the core in the order they were made, as Skapi's wait for its pending socket.
+    let ready;
+    this._ready = new Promise((r) => (ready = r));
     this._connecting = (async () => {
       try {
-        const core = await this._ensureCore();
-        await this._call((id) => core.connect(id, this._url || defaultUrl()));
+        const core = await this._ensureCore().catch((e) => {
+          ready();
+          throw e;
+        });
+        const connected = this._call((id) => core.connect(id, this._url || defaultUrl()));
+        ready();
+        await connected;
         this._listen();
         return this._socket();
       } finally {
@@ -109,11 +130,13 @@ export class Realtime {
 
   /** Joins `group` (leaving any other), or leaves with `null` / `''`. */
   async joinRealtime(params) {
-    const group = params && params.group;
+    const form = formArg(params, { nullIfEmpty: true });
+    const group = form.value && form.value.group;
     if (group !== null && group !== undefined && typeof group !== 'string')
       throw new RealtimeError('INVALID_PARAMETER', '"group" must be a string or null.');
-    const core = this._requireCore();
+    const core = await this._coreForCall();
     const { message } = await this._call((id) => core.join(id, group || ''));
+    form.follow();
     return { type: 'success', message };
   }
 
@@ -123,19 +146,23 @@ export class Realtime {
    * with no connection, or always with config.always (docs/api.md, Notifications).
    */
   async postRealtime(message, recipient, notification) {
+    const form = formArg(message);
+    message = form.value;
     if (typeof recipient !== 'string' || recipient === '')
       throw new RealtimeError('INVALID_PARAMETER', '"recipient" must be a user id or the joined group.');
     const json = JSON.stringify(message);
     if (json === undefined) throw new RealtimeError('INVALID_PARAMETER', '"message" must be a JSON value.');
     const note = notification !== undefined && notification !== null ? push.checkNotification(notification, RealtimeError) : '';
-    const core = this._requireCore();
+    const core = await this._coreForCall();
     await this._call((id) => core.post(id, json, recipient, note));
+    form.follow();
     return { type: 'success', message: 'Message sent.' };
   }
 
   /** Connections in a group (default: the joined one), one entry per connection: {user_id, cid}. */
   async getRealtimeUsers(params, fetchOptions) {
-    const p = params || {};
+    const form = formArg(params);
+    const p = form.value || {};
     if (p.group !== undefined && p.group !== null && typeof p.group !== 'string')
       throw new RealtimeError('INVALID_PARAMETER', '"group" must be a string.');
     if (p.user_id !== undefined && p.user_id !== null && typeof p.user_id !== 'string')
@@ -143,17 +170,23 @@ export class Realtime {
     const query = {};
     if (p.group) query.group = p.group;
     if (p.user_id) query.user_id = p.user_id;
-    return this._list('users', query, fetchOptions);
+    const page = await this._list('users', query, fetchOptions);
+    form.follow();
+    return page;
   }
 
   /** Groups with their connection counts, optionally searched: {searchFor, value, condition?, range?}. */
   async getRealtimeGroups(params, fetchOptions) {
+    const form = formArg(params);
+    params = form.value;
     const query = {};
     if (params) {
       for (const k of ['searchFor', 'value', 'condition', 'range'])
         if (params[k] !== undefined && params[k] !== null) query[k] = params[k];
     }
-    return this._list('groups', query, fetchOptions);
+    const page = await this._list('groups', query, fetchOptions);
+    form.follow();
+    return page;
   }
 
   // ---- Web Push (js/notifications.js) -------------------------------------------------------
@@ -171,12 +204,12 @@ export class Realtime {
 
   /** Calls connection `cid`; resolves with {hangup, connection} once ringing starts. */
   async connectRTC(params, callback) {
-    return this._rtcCalls().connect(params, callback);
+    return this._rtcCalls().connect(formArg(params).value, callback);
   }
 
   /** Hangs up the call(s) with connection `cid`, or every call with `close_all: true`. */
   async closeRTC(params) {
-    return this._rtcCalls().close(params);
+    return this._rtcCalls().close(formArg(params).value);
   }
 
   _rtcCalls() {
@@ -193,6 +226,10 @@ export class Realtime {
   get cid() {
     return this._core ? this._core.cid() || null : null;
   }
+  /** The authenticated user id (the token's subject), once connected: Skapi's `skapi.user.user_id`. */
+  get userId() {
+    return (this._core && this._core.user()) || null;
+  }
   /** The joined group, or null. */
   get group() {
     return (this._core && this._core.group()) || null;
@@ -200,28 +237,61 @@ export class Realtime {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  // One page of a list, in Skapi's DatabaseResponse shape. `fetchMore` continues the same query
-  // from where its last page ended; `startKey` starts from a given key.
+  // One page of a list, in Skapi's DatabaseResponse shape. The core keeps the cursors
+  // (src/client/pager.hpp); this carries its request over the socket or HTTP.
   async _list(op, query, fetchOptions) {
-    const o = fetchOptions || {};
-    const limit = o.limit === undefined ? 100 : o.limit;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new RealtimeError('INVALID_PARAMETER', '"limit" must be an integer from 1 to 1000.');
-    const ascending = o.ascending === undefined ? true : !!o.ascending;
-    const core = this._requireCore();
-    const key = `${op}:${JSON.stringify(query)}:${ascending}`;
-    let page = o.fetchMore ? this._pages.get(key) : undefined;
-    if (!page) page = { startKey: undefined, history: [] };
-    let start = o.startKey !== undefined ? o.startKey : page.startKey;
-    if (start === 'end')
-      return { list: [], startKey: 'end', endOfList: true, startKeyHistory: page.history.slice() };
-    const request = { ...query, limit, ascending };
-    if (start) request.start = typeof start === 'string' ? JSON.parse(start) : start;
-    const { data } = await this._call((id) => core[op](id, JSON.stringify(request)));
-    if (start) page.history.push(typeof start === 'string' ? start : JSON.stringify(start));
-    page.startKey = data.startKey;
-    this._pages.set(key, page);
-    return { list: data.list, startKey: data.startKey, endOfList: data.endOfList, startKeyHistory: page.history.slice() };
+    const core = await this._ensureCore();
+    const step = JSON.parse(core.pageBegin(op, JSON.stringify(query), JSON.stringify(fetchOptions || null)));
+    if (step.error) throw new RealtimeError(step.error.code, step.error.message);
+    if (step.page) return step.page;
+    const fetchPage = await this._pageFetcher(op);
+    const data = await fetchPage(step.request);
+    return JSON.parse(core.pageDone(JSON.stringify(step.ticket), JSON.stringify(data)));
+  }
+
+  // Over the socket when one is open or coming; otherwise over HTTP with the token, as Skapi's
+  // lists work before and without a connection.
+  async _pageFetcher(op) {
+    if (this._ready) await this._ready;
+    const s = this.state;
+    if (this._core && (s === 'open' || s === 'connecting' || s === 'reconnecting'))
+      return async (request) => (await this._call((id) => this._core[op](id, JSON.stringify(request)))).data;
+    return (request) => this._httpQuery(op, request);
+  }
+
+  async _httpQuery(op, request) {
+    if (op === 'users' && !request.group)
+      throw new RealtimeError('INVALID_PARAMETER', 'No group joined: pass { group } or run joinRealtime() first.');
+    let token;
+    try {
+      token = typeof this._token === 'function' ? await this._token() : this._token;
+    } catch (e) {
+      throw new RealtimeError('UNAUTHORIZED', 'Could not get a token: ' + String((e && e.message) || e));
+    }
+    if (typeof token !== 'string' || token === '')
+      throw new RealtimeError('INVALID_REQUEST', 'No access: a token is required.');
+    const u = new URL(this._url || defaultUrl());
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+    u.pathname = u.pathname.replace(/\/?$/, '/') + op;
+    u.search = '';
+    let res;
+    try {
+      res = await fetch(u.href, {
+        method: 'POST',
+        headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+    } catch (e) {
+      throw new RealtimeError('NOT_CONNECTED', 'Could not reach the realtime server: ' + String((e && e.message) || e));
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok || !body) throw new RealtimeError((body && body.code) || 'INTERNAL', (body && body.message) || `HTTP ${res.status}`);
+    return body;
+  }
+
+  async _coreForCall() {
+    if (this._ready) await this._ready;
+    return this._requireCore();
   }
 
   _requireCore() {
@@ -322,6 +392,7 @@ export class Realtime {
 
   _emit(type, messageJson, sender, senderCid, senderRid, code) {
     const ev = { type, message: messageJson === '' ? undefined : JSON.parse(messageJson) };
+    if (type === 'notice') Object.assign(ev, NULL_FIELDS);  // Skapi: null where a field does not apply
     if (sender) ev.sender = sender;
     if (senderCid) ev.sender_cid = senderCid;
     if (senderRid) ev.sender_rid = senderRid;
@@ -333,9 +404,7 @@ export class Realtime {
   // The frame's fields are the event's (docs/protocol.md): group -> sender_rid.
   _emitFrame(type, text) {
     const f = JSON.parse(text);
-    const ev = { type, message: f.msg, sender: f.sender, sender_cid: f.sender_cid };
-    if (f.group) ev.sender_rid = f.group;
-    this._deliver(ev);
+    this._deliver({ type, message: f.msg, sender: f.sender, sender_cid: f.sender_cid, sender_rid: f.group || null, code: null });
   }
 
   _deliver(ev) {
@@ -369,7 +438,7 @@ export class Realtime {
     };
     for (const [name, fn] of Object.entries(this._listeners))
       (name === 'visibilitychange' ? document : window).addEventListener(name, fn);
-    this._stopTicker = startTicker(() => core.tick(), Math.max(250, (this._options.keepAlive || 15000) / 3));
+    this._stopTicker = startTicker(() => core.tick(), core.tickInterval());
   }
 
   _unlisten() {

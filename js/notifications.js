@@ -40,7 +40,7 @@ function subscriptionOf(args, RealtimeError) {
 }
 
 async function request(rt, op, params) {
-  const core = rt._requireCore();
+  const core = await rt._coreForCall();
   return rt._call((id) => core.pushRequest(id, op, JSON.stringify(params)));
 }
 

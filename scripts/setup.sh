@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, and nothing that is already there.
-# Debian packages via apt-get (needs root or sudo), npm packages via `npm ci`.
+# Debian packages via apt-get (needs root or sudo), npm packages via `npm ci`. `--demo`: only
+# what npm start needs (no test tools, no browsers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,13 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev
   libhiredis-dev redis-server                 # Redis broker (scale-out) and its tests
   chromium                                    # Playwright drives Debian's Chromium
+  firefox-esr                                 # the Firefox e2e stage (puppeteer-core, WebDriver BiDi)
 )
+# `setup.sh --demo` (npm start): only what building and running the demo needs.
+if [ "${1:-}" = "--demo" ]; then
+  APT_PACKAGES=(build-essential cmake ninja-build pkg-config emscripten libboost1.81-dev libssl-dev
+                nlohmann-json3-dev libcli11-dev)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm packages: reinstall only when the lock file changed since the last install.
-export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 stamp=node_modules/.switchboard-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm ci"

@@ -3,7 +3,8 @@
 # tests again under ThreadSanitizer (build/tsan), every native test under AddressSanitizer and
 # UndefinedBehaviorSanitizer (build/asan), each fuzzer for a few seconds (scripts/fuzz.sh,
 # SWITCHBOARD_FUZZ_SECONDS, default 8), a type check of the published .d.ts, then Playwright in
-# headless Chromium against real server processes. SWITCHBOARD_SKIP_TSAN=1, SWITCHBOARD_SKIP_ASAN=1
+# headless Chromium against real server processes, then the core e2e subset and the chat example
+# in headless Firefox (e2e/firefox/run.mjs). SWITCHBOARD_SKIP_TSAN=1, SWITCHBOARD_SKIP_ASAN=1
 # and SWITCHBOARD_SKIP_FUZZ=1 skip those stages. Any failure stops the run with a non-zero
 # status; a full pass ends with one "N passed, 0 failed" line over all suites (a fuzzer that ran
 # clean counts as one).
@@ -60,6 +61,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 PLAYWRIGHT_JSON_OUTPUT_NAME="$logs/playwright.json" npx playwright test --reporter=list,json
 pw_n=$(node -e 'const s = require(process.argv[1]).stats; console.log(s.expected + s.flaky)' "$(pwd)/$logs/playwright.json")
 
+echo "== Firefox (firefox-esr, puppeteer-core over WebDriver BiDi): core subset and the chat example"
+node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$logs/firefox.tap" e2e/firefox/run.mjs
+ff_n=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/firefox.tap")
+
 echo
-echo "ctest ${ctest_n:-0}, ThreadSanitizer ${tsan_n:-0}, ASan+UBSan ${asan_n:-0}, fuzzers ${fuzz_n:-0}, Playwright ${pw_n:-0}"
-echo "$(( ${ctest_n:-0} + ${tsan_n:-0} + ${asan_n:-0} + ${fuzz_n:-0} + ${pw_n:-0} )) passed, 0 failed"
+echo "ctest ${ctest_n:-0}, ThreadSanitizer ${tsan_n:-0}, ASan+UBSan ${asan_n:-0}, fuzzers ${fuzz_n:-0}, Playwright ${pw_n:-0}, Firefox ${ff_n:-0}"
+echo "$(( ${ctest_n:-0} + ${tsan_n:-0} + ${asan_n:-0} + ${fuzz_n:-0} + ${pw_n:-0} + ${ff_n:-0} )) passed, 0 failed"

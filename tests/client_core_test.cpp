@@ -30,6 +30,12 @@ struct Harness {
     core->on_transport_open();
     core->on_transport_text(protocol::welcome_frame(cid, "alice", {}));
   }
+  // Connected and welcomed, with the events so far cleared.
+  void connected() {
+    core->connect("ws://h/realtime", [](const Result&) {});
+    open();
+    events.clear();
+  }
   nlohmann::json last_sent() { return nlohmann::json::parse(transport.sent.back()); }
   std::vector<std::string> types() {
     std::vector<std::string> t;
@@ -143,6 +149,50 @@ TEST(ClientCore, IncomingFramesBecomeSkapiShapedEvents) {
   EXPECT_EQ(h.events[1].sender_rid, "");
   EXPECT_EQ(h.events[2].code, "USER_JOINED");
   EXPECT_EQ(h.events[2].sender_rid, "room");
+}
+
+// Skapi's texts: its examples test includes("message group") and take the id from /"([^"]+)"/.
+TEST(ClientCore, NoticeTextsAreSkapis) {
+  Harness h;
+  h.connected();
+  h.core->on_transport_text(protocol::notice_frame("USER_JOINED", "room", "bob", "cid:9"));
+  h.core->on_transport_text(protocol::notice_frame("USER_LEFT", "room", "bob", "cid:9"));
+  h.core->on_transport_text(protocol::notice_frame("USER_DISCONNECTED", "room", "bob", "cid:9"));
+  ASSERT_EQ(h.events.size(), 3u);
+  EXPECT_EQ(h.events[0].message_json, R"("User \"bob\" has joined the message group.")");
+  EXPECT_EQ(h.events[1].message_json, R"("User \"bob\" has left the message group.")");
+  EXPECT_EQ(h.events[2].message_json, R"("User \"bob\" has been disconnected.")");
+}
+
+// Skapi records the group as it sends the join: a post right behind an un-awaited join (both
+// queued while connecting) goes to the group, and the server reads them in that order.
+TEST(ClientCore, PostRightAfterAnUnansweredJoinGoesToThatGroup) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.core->join(std::string("room"), c());
+  h.core->post("1", "room", c());
+  h.open();
+  ASSERT_GE(h.transport.sent.size(), 2u);
+  auto join = nlohmann::json::parse(h.transport.sent[h.transport.sent.size() - 2]);
+  auto post = h.last_sent();
+  EXPECT_EQ(join["op"], "join");
+  EXPECT_EQ(post["op"], "post");
+  EXPECT_EQ(post["group"], "room");
+  // A failed join forgets it: the next post to that name is a private message again.
+  h.core->on_transport_text(protocol::error_frame(join["id"].get<int64_t>(), protocol::Error::Forbidden, "no"));
+  h.core->post("2", "room", c());
+  EXPECT_EQ(h.last_sent()["op"], "private");
+}
+
+// A socket error is reported as Skapi reports it; the close that follows does the rest.
+TEST(ClientCore, SocketErrorIsAnErrorEvent) {
+  Harness h;
+  h.connected();
+  h.core->on_transport_error();
+  ASSERT_EQ(h.types(), std::vector<std::string>{"error"});
+  EXPECT_EQ(h.events[0].message_json, R"("Skapi: WebSocket connection error.")");
+  EXPECT_EQ(h.core->user(), "alice");
 }
 
 TEST(ClientCore, BackoffCeilingDoublesUpToTheMaximum) {

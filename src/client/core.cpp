@@ -18,6 +18,7 @@ constexpr const char* kClosed = "WebSocket connection closed.";
 constexpr const char* kUnexpectedClose = "Skapi: WebSocket unexpected close.";
 constexpr const char* kMaxAttempts = "Skapi: Max reconnection attempts reached.";
 constexpr const char* kReconnecting = "Reconnecting to WebSocket server...";
+constexpr const char* kSocketError = "Skapi: WebSocket connection error.";
 constexpr const char* kNoConnection =
     "No realtime connection. Execute connectRealtime() before this method.";
 
@@ -212,6 +213,10 @@ void Core::finish_connect(const Result& r) {
   for (auto& w : waiters) w(r);
 }
 
+void Core::on_transport_error() {
+  if (state_ == State::Connecting || state_ == State::Open) emit_text("error", kSocketError);
+}
+
 void Core::on_transport_close(int code, const std::string& reason) {
   if (state_ != State::Connecting && state_ != State::Open) return;
   handle_lost(code, reason);
@@ -336,9 +341,11 @@ void Core::fail_all(const std::string& code, const std::string& message, bool in
 }
 
 // ---- keep-alive -----------------------------------------------------------------------------
+double Core::tick_interval_ms() const { return std::max(250.0, opt_.keepalive_ms / 3); }
+
 void Core::start_tick() {
   clock_.cancel(tick_timer_);
-  tick_timer_ = clock_.start(opt_.keepalive_ms / 3, [this] {
+  tick_timer_ = clock_.start(tick_interval_ms(), [this] {
     tick_timer_ = 0;
     tick();
     if (state_ == State::Open && !tick_timer_) start_tick();
@@ -543,10 +550,11 @@ void Core::handle_frame(std::string_view text, std::size_t index, std::size_t co
   } else if (f.op == "notice") {
     Event e;
     e.type = "notice";
-    const char* what = f.code == "USER_JOINED" ? " has joined the group."
-                       : f.code == "USER_LEFT" ? " has left the group."
-                                               : " has disconnected.";
-    e.message_json = p::json_string(f.sender + what);
+    // Skapi's texts: its examples test includes("message group") and take the id from /"([^"]+)"/.
+    const char* what = f.code == "USER_JOINED" ? "\" has joined the message group."
+                       : f.code == "USER_LEFT" ? "\" has left the message group."
+                                               : "\" has been disconnected.";
+    e.message_json = p::json_string("User \"" + f.sender + what);
     e.sender = std::move(f.sender);
     e.sender_cid = std::move(f.sender_cid);
     e.sender_rid = std::move(f.group);
@@ -558,7 +566,15 @@ void Core::handle_frame(std::string_view text, std::size_t index, std::size_t co
 // ---- API ------------------------------------------------------------------------------------
 void Core::join(std::optional<std::string> group, Reply done) {
   if (group && group->empty()) group.reset();
-  request([group](std::int64_t id) { return p::join_frame(id, group); }, std::move(done),
+  // Like Skapi, a post right after an un-awaited join goes to the group being joined: the
+  // server handles frames in order, so it is a member by the time the post arrives.
+  auto key = ++join_seq_;
+  joining_ = group;
+  request([group](std::int64_t id) { return p::join_frame(id, group); },
+          [this, key, done = std::move(done)](const Result& r) {
+            if (key == join_seq_) joining_.reset();
+            done(r);
+          },
           [this, group](const p::ServerFrame&) {
             group_ = group;
             return group ? ok("Joined realtime message group: \"" + *group + "\".")
@@ -580,7 +596,8 @@ void Core::post(const std::string& payload_json, const std::string& recipient, c
     done(err(Error::InvalidParameter, "\"recipient\" must be a user id or the joined group."));
     return;
   }
-  bool to_group = group_ && *group_ == recipient;
+  const auto& group = joining_ ? *joining_ : group_;
+  bool to_group = group && *group == recipient;
   Build build = to_group ? Build([recipient, payload_json, notification_json](std::int64_t id) {
     return p::post_frame(id, recipient, payload_json, notification_json);
   })

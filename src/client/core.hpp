@@ -96,6 +96,8 @@ class Core {
   void wake();       // network back online or tab visible: reconnect now / probe the socket
   void page_hide();  // the page is going away: leave the group and close, without waiting
   void tick();       // keep-alive and dead-connection check; the platform may call it more often
+  // How often the platform's own unthrottled timer (a Worker in the browser) should call tick().
+  double tick_interval_ms() const;
 
   // ---- platform callbacks ----
   // Answers to Host::need_token(request): for a connection attempt or for a refresh of the open
@@ -106,6 +108,7 @@ class Core {
   void on_transport_open();
   void on_transport_text(std::string_view text);
   void on_transport_close(int code, const std::string& reason);
+  void on_transport_error();  // the socket reported an error; its close follows
 
   State state() const { return state_; }
   const std::optional<std::string>& group() const { return group_; }
@@ -155,6 +158,9 @@ class Core {
   std::string url_;
   std::string cid_, user_;
   std::optional<std::string> group_;  // the group the server confirmed; rejoined on reconnect
+  // The group of the latest join not yet answered (nullopt inside: leaving); posts address it.
+  std::optional<std::optional<std::string>> joining_;
+  std::uint64_t join_seq_ = 0;
   bool ever_open_ = false;            // this connect() reached Open at least once
   std::uint64_t token_requests_ = 0;  // ids of Host::need_token requests, attempts and refreshes alike
   std::uint64_t attempt_ = 0;         // the token request of the current connection attempt

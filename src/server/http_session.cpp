@@ -1,4 +1,5 @@
 #include "http_session.hpp"
+#include "http_queries.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -288,6 +289,7 @@ http::message_generator HttpSession::respond() {
   };
   std::string target(req.target());
   auto path = path_of(target);
+  if (is_http_query_path(path)) return query_response(req, keep);
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return make(http::status::method_not_allowed, "Only GET is served here.\n");
   if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")
@@ -324,6 +326,28 @@ http::message_generator HttpSession::respond() {
   body.open(file->path.c_str(), beast::file_mode::scan, ec);
   if (ec) return make(http::status::not_found, "Not found.\n");
   return answer<http::file_body>(req, http::status::ok, keep, file->content_type, std::move(body));
+}
+
+// POST /realtime/users and /realtime/groups (http_queries.hpp), with CORS for allowed origins.
+http::message_generator HttpSession::query_response(const http::request<http::string_body>& req, bool keep_alive) {
+  auto a = http_query(ctx_, req.method_string(), path_of(req.target()), req[http::field::origin], req[http::field::host],
+                      req[http::field::authorization], req.body());
+  http::response<http::string_body> res{static_cast<http::status>(a.status), req.version()};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::cache_control, "no-cache");
+  res.set(http::field::vary, "Origin");
+  if (!a.allow_origin.empty()) res.set(http::field::access_control_allow_origin, a.allow_origin);
+  if (a.preflight) {
+    res.set(http::field::access_control_allow_methods, "POST");
+    res.set(http::field::access_control_allow_headers, "authorization, content-type");
+    res.set(http::field::access_control_max_age, "600");
+  } else {
+    res.set(http::field::content_type, "application/json");
+  }
+  res.keep_alive(keep_alive);
+  res.body() = std::move(a.body);
+  res.prepare_payload();
+  return http::message_generator(std::move(res));
 }
 
 // Constant time in the token's bytes: the comparison does not stop at the first difference.

@@ -24,6 +24,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void upgrade();
   void send(boost::beast::http::message_generator msg, bool keep_alive);
   boost::beast::http::message_generator respond();
+  boost::beast::http::message_generator query_response(
+      const boost::beast::http::request<boost::beast::http::string_body>& req, bool keep_alive);
   static std::optional<boost::beast::http::message_generator> framing_problem(
       const boost::beast::http::request<boost::beast::http::string_body>& req);
   static boost::beast::http::message_generator plain(

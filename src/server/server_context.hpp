@@ -8,6 +8,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "http_queries.hpp"
 #include "hub.hpp"
 #include "metrics.hpp"
 #include "push/push_service.hpp"
@@ -27,6 +28,7 @@ struct ServerContext {
   std::string push_error;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> ws_sessions{0};  // WebSocket sessions alive (Config::max_connections)
+  HttpQueryBudgets http_budgets;            // reply bytes of POST /realtime/users|groups, per user
 
   // Tests only (fault injection): called with each WebSocket request's text and each HTTP
   // request's target before it is handled; a throw there is a handler that throws.

@@ -29,8 +29,8 @@ WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity
       ctx_(ctx),
       identity_(std::move(identity)),
       close_timer_(ws_.get_executor()),
-      reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes),
-      expiry_timer_(ws_.get_executor()) {
+      expiry_timer_(ws_.get_executor()),
+      reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes) {
   ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 

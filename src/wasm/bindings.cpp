@@ -7,6 +7,7 @@
 #include <emscripten/val.h>
 
 #include "browser_platform.hpp"
+#include "../client/pager.hpp"
 #include "../client/rtc_signaling.hpp"
 
 namespace sb::wasm {
@@ -76,9 +77,18 @@ class WasmClient {
   void wake() { core_.wake(); }
   void page_hide() { core_.page_hide(); }
   void tick() { core_.tick(); }
+  double tick_interval() const { return core_.tick_interval_ms(); }
+  // List paging (pager.hpp): JSON in, JSON out.
+  std::string page_begin(const std::string& op, const std::string& query_json, const std::string& options_json) {
+    return pager_.begin(op, query_json, options_json);
+  }
+  std::string page_done(const std::string& ticket_json, const std::string& data_json) {
+    return pager_.done(ticket_json, data_json);
+  }
   int socket_id() const { return transport_.socket_id(); }
   std::string state() const { return state_name(core_.state()); }
   std::string cid() const { return core_.cid(); }
+  std::string user() const { return core_.user(); }
   std::string group() const { return core_.group().value_or(""); }
 
   // ---- RTC calls (js/rtc.js): events come back through handlers.rtc(kind, handle, peer,
@@ -132,6 +142,7 @@ class WasmClient {
   BrowserClock clock_;
   JsHost host_;
   client::Core core_;
+  client::Pager pager_;
   client::RtcSignaling rtc_;
 };
 
@@ -150,9 +161,13 @@ EMSCRIPTEN_BINDINGS(switchboard) {
       .function("wake", &WasmClient::wake)
       .function("pageHide", &WasmClient::page_hide)
       .function("tick", &WasmClient::tick)
+      .function("tickInterval", &WasmClient::tick_interval)
+      .function("pageBegin", &WasmClient::page_begin)
+      .function("pageDone", &WasmClient::page_done)
       .function("socketId", &WasmClient::socket_id)
       .function("state", &WasmClient::state)
       .function("cid", &WasmClient::cid)
+      .function("user", &WasmClient::user)
       .function("group", &WasmClient::group)
       .function("rtcCall", &WasmClient::rtc_call)
       .function("rtcAccept", &WasmClient::rtc_accept)

@@ -25,6 +25,7 @@ void BrowserTransport::open(const std::string& url) {
   emscripten_websocket_set_onopen_callback(s, this, &BrowserTransport::on_open);
   emscripten_websocket_set_onmessage_callback(s, this, &BrowserTransport::on_message);
   emscripten_websocket_set_onclose_callback(s, this, &BrowserTransport::on_close);
+  emscripten_websocket_set_onerror_callback(s, this, &BrowserTransport::on_error);
   // Keep the frame's JS string while it is handled, so events that copy it whole (Event::
   // from_frame) reach the app through one JSON.parse instead of field-by-field UTF-8 decoding.
   EM_ASM({
@@ -68,6 +69,12 @@ int BrowserTransport::on_message(int, const EmscriptenWebSocketMessageEvent* e, 
   auto* self = static_cast<BrowserTransport*>(p);
   if (e->socket != self->socket_ || !self->core_ || !e->isText || e->numBytes == 0) return EM_TRUE;
   self->core_->on_transport_text(std::string_view(reinterpret_cast<const char*>(e->data), e->numBytes - 1));
+  return EM_TRUE;
+}
+
+int BrowserTransport::on_error(int, const EmscriptenWebSocketErrorEvent* e, void* p) {
+  auto* self = static_cast<BrowserTransport*>(p);
+  if (e->socket == self->socket_ && self->core_) self->core_->on_transport_error();
   return EM_TRUE;
 }
 

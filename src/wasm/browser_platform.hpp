@@ -23,6 +23,7 @@ class BrowserTransport : public client::Transport {
   static int on_open(int, const EmscriptenWebSocketOpenEvent* e, void* self);
   static int on_message(int, const EmscriptenWebSocketMessageEvent* e, void* self);
   static int on_close(int, const EmscriptenWebSocketCloseEvent* e, void* self);
+  static int on_error(int type, const EmscriptenWebSocketErrorEvent* e, void* user);
 
   client::Core* core_ = nullptr;
   int socket_ = 0;

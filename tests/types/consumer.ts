@@ -43,6 +43,11 @@ async function app(): Promise<void> {
     if (e instanceof RealtimeError && e.code === 'NOT_CONNECTED') console.log(e.message);
   }
   console.log(joined, cid, n, end, rt.state, rt.cid, rt.group);
+  const me: string | null = rt.userId;
+  const form = document.createElement('form');
+  await rt.joinRealtime(form);  // forms where Skapi takes params
+  await rt.getRealtimeGroups(new FormData(form));
+  console.log(me);
   // @ts-expect-error: the token is required
   new Realtime({});
   // @ts-expect-error: searchFor 'number_of_users' takes a number
