@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'DISCONNECTED'
   | 'CLOSED'
   | 'NOT_SUPPORTED'
+  | 'UNAVAILABLE'
   | 'INTERNAL'
   /** connectRTC: the callee rejected the call (its rtc:incoming hangup()) */
   | 'RTC_REJECTED'
