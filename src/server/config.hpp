@@ -50,6 +50,11 @@ struct Config {
   // "https://*.example.com" allows subdomains. Requests without Origin (native clients) pass.
   std::vector<std::string> allowed_origins;
   std::string log_level = "info";    // debug, info, warn, error, off
+  // Several nodes (docs/scaling.md): empty: one node, in memory. Otherwise redis://host:port[/db]
+  // URLs; channels are sharded over them, presence lives on the first.
+  std::vector<std::string> redis_urls;
+  std::string node_id;                               // unique per node (empty: host-pid-random)
+  std::chrono::milliseconds presence_ttl{20000};     // a dead node's connections go within 1.25 x this
 };
 
 }  // namespace sb::server

@@ -163,6 +163,17 @@ int main(int argc, char** argv) {
                  "Index entries one users/groups request may examine before it returns a partial page")
       ->envname("SWITCHBOARD_MAX_QUERY_SCAN")->group(lim)->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
 
+  auto* cluster = "Cluster (docs/scaling.md)";
+  app.add_option("--redis", cfg.redis_urls,
+                 "redis://host:port[/db] of a Redis shard; repeat (or comma-separate) for several. None: one node, in memory")
+      ->envname("SWITCHBOARD_REDIS_URL")->delimiter(',')->group(cluster);
+  app.add_option("--node-id", cfg.node_id, "This node's id, unique in the cluster (default: host-pid-random)")
+      ->envname("SWITCHBOARD_NODE_ID")->group(cluster);
+  double presence_ttl = cfg.presence_ttl.count() / 1000.0;
+  app.add_option("--presence-ttl", presence_ttl,
+                 "Seconds a node's presence outlives its last heartbeat; a dead node's users go within 1.25x this")
+      ->envname("SWITCHBOARD_PRESENCE_TTL")->group(cluster)->check(CLI::Range(0.2, 3600.0));
+
   std::string gen_user;
   int gen_ttl = 3600;
   std::vector<std::string> gen_groups;
@@ -178,6 +189,7 @@ int main(int argc, char** argv) {
   cfg.idle_timeout = std::chrono::seconds(idle);
   cfg.jwt.leeway = std::chrono::seconds(leeway);
   cfg.jwt.require_exp = !allow_no_exp;
+  cfg.presence_ttl = std::chrono::milliseconds(static_cast<long long>(presence_ttl * 1000));
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
   if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)
@@ -234,7 +246,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   raise_fd_limit();
-  sb::server::Server server(cfg);
+  std::unique_ptr<sb::server::Server> server_ptr;
+  try {
+    server_ptr = std::make_unique<sb::server::Server>(cfg);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "refusing to start: " << e.what() << "\n";
+    return 2;
+  }
+  sb::server::Server& server = *server_ptr;
   unsigned short port;
   try {
     port = server.start();

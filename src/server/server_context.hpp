@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "hub.hpp"
 #include "metrics.hpp"
+#include "redis_engine.hpp"
 
 namespace sb::server {
 
@@ -19,6 +20,7 @@ struct ServerContext {
   explicit ServerContext(Config c);
   Config config;
   Authenticator auth;
+  std::shared_ptr<RedisEngine> redis;  // null: one node, in memory; outlives the hub
   Hub hub;
   Metrics metrics;
   std::atomic<bool> stopping{false};
