@@ -142,8 +142,9 @@ export interface ReconnectOptions {
 }
 
 export interface RealtimeOptions {
-  /** WebSocket URL; default: ws(s)://<page origin>/realtime */
-  url?: string;
+  /** WebSocket URL, or several nodes' URLs (a lost connection tries the next); default:
+   * ws(s)://<page origin>/realtime */
+  url?: string | string[];
   /** A JWT, or a function giving one (or a Promise of one); called on every connect, and before
    * the token expires to refresh it on the open connection. */
   token: string | (() => string | Promise<string>);
