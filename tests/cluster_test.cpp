@@ -12,6 +12,7 @@
 #include "redis_process.hpp"
 #include "server/auth.hpp"
 #include "server/redis_engine.hpp"
+#include "server/server.hpp"
 #include "server_process.hpp"
 #include "ws_client.hpp"
 
@@ -252,4 +253,36 @@ TEST(Cluster, RedisRestartGivesUnavailableThenResumesWithoutLeakedSubscriptions)
   ASSERT_EQ(a->request({{"op", "join"}, {"group", nullptr}})["op"], "ok");
   a->close();
   EXPECT_TRUE(eventually([&] { return redis.channels().empty(); }, 5s)) << redis.channels().size();
+}
+
+// The same engine in this process (so that ThreadSanitizer sees its threads): two servers on one
+// Redis, two I/O threads each, share a room, and a subscription ends with its last member.
+TEST(Cluster, InProcessNodesShareARoom) {
+  RedisProcess redis;
+  auto config = [&](const std::string& id) {
+    sb::server::Config cfg;
+    cfg.port = 0;
+    cfg.threads = 2;
+    cfg.jwt.secret = kSecret;
+    cfg.log_level = "off";
+    cfg.redis_urls = {redis.url()};
+    cfg.node_id = id;
+    return cfg;
+  };
+  sb::server::Server s1(config("p1")), s2(config("p2"));
+  unsigned short p1 = s1.start(), p2 = s2.start();
+  ASSERT_TRUE(eventually([&] { return http_get(p1, "/healthz").first == 200 && http_get(p2, "/healthz").first == 200; }, 10s));
+  {
+    auto a = connect(p1, "alice");
+    auto b = connect(p2, "bob");
+    for (auto* x : {a.get(), b.get()}) ASSERT_EQ(x->request({{"op", "join"}, {"group", "room"}})["op"], "ok");
+    for (int i = 0; i < 20; ++i)
+      ASSERT_EQ((i % 2 ? a : b)->request({{"op", "post"}, {"group", "room"}, {"msg", i}})["op"], "ok");
+    ASSERT_EQ(a->request({{"op", "post"}, {"group", "room"}, {"msg", "mark"}})["op"], "ok");
+    EXPECT_EQ(count_op(until_mark(*b, "mark"), "message"), 20);
+    EXPECT_EQ(redis.numsub("sb:g:room"), 2);
+  }
+  EXPECT_TRUE(eventually([&] { return redis.channels().empty(); }, 5s));
+  s1.stop();
+  s2.stop();
 }
