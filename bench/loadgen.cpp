@@ -137,6 +137,14 @@ long proc_rss_kb(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return 0;
 }
+std::vector<int> comma_ints(const std::string& list) {  // "1,2,3"
+  std::vector<int> out;
+  for (std::size_t i = 0, j; i < list.size(); i = j + 1) {
+    j = std::min(list.find(',', i), list.size());
+    out.push_back(std::stoi(list.substr(i, j - i)));
+  }
+  return out;
+}
 double nodes_cpu_s(const Options& o) {
   if (o.node_pids.empty()) return proc_cpu_s(o.server_pid);
   double t = 0;
@@ -660,19 +668,10 @@ int main(int argc, char** argv) {
     else if (a == "--scenario") o.scenario = next();
     else if (a == "--host") o.host = next();
     else if (a == "--port") {
-      std::string list = next();
-      for (std::size_t i = 0, j; i < list.size(); i = j + 1) {
-        j = std::min(list.find(',', i), list.size());
-        o.ports.push_back(static_cast<unsigned short>(std::stoi(list.substr(i, j - i))));
-      }
+      for (int p : comma_ints(next())) o.ports.push_back(static_cast<unsigned short>(p));
       o.port = o.ports.at(0);
-    } else if (a == "--node-pids") {
-      std::string list = next();
-      for (std::size_t i = 0, j; i < list.size(); i = j + 1) {
-        j = std::min(list.find(',', i), list.size());
-        o.node_pids.push_back(std::stoi(list.substr(i, j - i)));
-      }
-    } else if (a == "--redis-pid") o.redis_pid = std::stoi(next());
+    } else if (a == "--node-pids") o.node_pids = comma_ints(next());
+    else if (a == "--redis-pid") o.redis_pid = std::stoi(next());
     else if (a == "--secret") o.secret = next();
     else if (a == "--server-pid") o.server_pid = std::stoi(next());
     else if (a == "--groups") o.groups = std::stoi(next());
