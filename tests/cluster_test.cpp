@@ -199,7 +199,7 @@ TEST(Cluster, KilledNodeIsReapedWithOneDisconnectPerUserWithinTheBound) {
   }();
   auto took = std::chrono::steady_clock::now() - killed;
   EXPECT_EQ(notices(fa), (std::multiset<std::string>{"USER_DISCONNECTED:carol"}));
-  EXPECT_LT(took, 4s) << "the bound is 1.25 x the presence TTL";
+  EXPECT_LT(took, 6s) << "the bound is 1.25 x the presence TTL (1 s here), with room for a busy machine";
   // A few more heartbeats: nothing else comes (no second reaper, no duplicate).
   std::this_thread::sleep_for(1500ms);
   ASSERT_EQ(b->request({{"op", "post"}, {"group", "room"}, {"msg", "after"}})["op"], "ok");
