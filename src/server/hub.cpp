@@ -71,6 +71,12 @@ HubResult Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_use
     }
   }
   if (!r.ok) forget_local(*peer);
+  // Redis may have come back meanwhile and been handed this connection by the node's
+  // re-registration (which reads the local connections): take it out again.
+  if (!r.ok && r.code == p::Error::Unavailable) try {
+      presence_->remove_connection(peer->user(), peer->cid());
+    } catch (const BackendUnavailable&) {
+    }
   return r;
 }
 
