@@ -64,7 +64,10 @@ inline double now_s() { return now_ns() / 1e9; }
 struct Options {
   std::string proto = "sb", scenario = "fanout", host = "127.0.0.1", secret = "bench-secret";
   unsigned short port = 8080;
+  std::vector<unsigned short> ports;  // --port a,b,c: several nodes, connection i on ports[i % n]
   int server_pid = 0;
+  std::vector<int> node_pids;  // --node-pids: every node's CPU (default: server_pid's)
+  int redis_pid = 0;           // --redis-pid: Redis's CPU, reported apart
   int groups = 100, group_size = 50, big_group = 1000;  // fanout
   int pairs = 1000;                                      // private
   int conns = 10000;                                     // idle
@@ -133,6 +136,20 @@ long proc_rss_kb(int pid) {
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return 0;
+}
+std::vector<int> comma_ints(const std::string& list) {  // "1,2,3"
+  std::vector<int> out;
+  for (std::size_t i = 0, j; i < list.size(); i = j + 1) {
+    j = std::min(list.find(',', i), list.size());
+    out.push_back(std::stoi(list.substr(i, j - i)));
+  }
+  return out;
+}
+double nodes_cpu_s(const Options& o) {
+  if (o.node_pids.empty()) return proc_cpu_s(o.server_pid);
+  double t = 0;
+  for (int pid : o.node_pids) t += proc_cpu_s(pid);
+  return t;
 }
 double self_cpu_s() {
   rusage u{};
@@ -236,8 +253,9 @@ void Conn::fail(const char* where, const beast::error_code& ec) {
 
 void Conn::start() {
   auto self = shared_from_this();
-  tcp::endpoint ep(net::ip::make_address(g.o.host), g.o.port);
-  ws.next_layer().async_connect(ep, [self](beast::error_code ec) {
+  unsigned short port = g.o.ports.empty() ? g.o.port : g.o.ports[idx % g.o.ports.size()];
+  tcp::endpoint ep(net::ip::make_address(g.o.host), port);
+  ws.next_layer().async_connect(ep, [self, port](beast::error_code ec) {
     if (ec) return self->fail("connect", ec);
     self->ws.next_layer().set_option(tcp::no_delay(true), ec);
     self->ws.read_message_max(1 << 24);
@@ -249,7 +267,7 @@ void Conn::start() {
       case Proto::Sio: target = "/socket.io/?EIO=4&transport=websocket"; break;
       case Proto::Json: target = "/?token=" + tok; break;
     }
-    std::string host = self->g.o.host + ":" + std::to_string(self->g.o.port);
+    std::string host = self->g.o.host + ":" + std::to_string(port);
     self->ws.async_handshake(host, target, [self](beast::error_code ec) {
       if (ec) return self->fail("handshake", ec);
       self->ws.text(true);
@@ -436,7 +454,7 @@ net::awaitable<void> connect_all(Gen& g, json& out) {
 // A paced publishing run: `publish_one(k)` sends the k-th message; `fanout` deliveries are
 // expected per message. Counts deliveries received during the window.
 struct RunResult {
-  double target = 0, achieved = 0, secs = 0, server_cpu_s = 0, gen_cpu_s = 0;
+  double target = 0, achieved = 0, secs = 0, server_cpu_s = 0, gen_cpu_s = 0, redis_cpu_s = 0;
   std::uint64_t delivered = 0, sent = 0, skipped = 0;
 };
 
@@ -447,7 +465,7 @@ net::awaitable<RunResult> paced(Gen& g, double delivered_rate, double fanout, do
   double pub_rate = delivered_rate / fanout;
   auto d0 = g.st.delivered;
   auto s0 = g.st.sent, k0 = g.st.skipped;
-  double cpu0 = proc_cpu_s(g.o.server_pid), gcpu0 = self_cpu_s();
+  double cpu0 = nodes_cpu_s(g.o), gcpu0 = self_cpu_s(), rcpu0 = proc_cpu_s(g.o.redis_pid);
   double t0 = now_s();
   std::uint64_t k = 0;
   while (true) {
@@ -467,7 +485,8 @@ net::awaitable<RunResult> paced(Gen& g, double delivered_rate, double fanout, do
   r.sent = g.st.sent - s0;
   r.skipped = g.st.skipped - k0;
   r.achieved = r.delivered / r.secs;
-  r.server_cpu_s = proc_cpu_s(g.o.server_pid) - cpu0;
+  r.server_cpu_s = nodes_cpu_s(g.o) - cpu0;
+  r.redis_cpu_s = proc_cpu_s(g.o.redis_pid) - rcpu0;
   r.gen_cpu_s = self_cpu_s() - gcpu0;
   co_return r;
 }
@@ -475,7 +494,7 @@ net::awaitable<RunResult> paced(Gen& g, double delivered_rate, double fanout, do
 json run_json(const RunResult& r) {
   return json{{"target", r.target}, {"achieved", r.achieved}, {"secs", r.secs}, {"delivered", r.delivered},
               {"sent", r.sent}, {"skipped", r.skipped}, {"server_cpu_s", r.server_cpu_s},
-              {"gen_cpu_frac", r.gen_cpu_s / r.secs}};
+              {"gen_cpu_frac", r.gen_cpu_s / r.secs}, {"redis_cpu_s", r.redis_cpu_s}};
 }
 
 // Steps the rate up until delivery falls behind, then runs at lat_rate and records latency.
@@ -522,6 +541,7 @@ net::awaitable<void> load_scenario(Gen& g, json& out, double fanout,
   l["p999_us"] = pc.p999;
   l["max_us"] = pc.max;
   l["server_cpu_us_per_msg"] = r.delivered ? r.server_cpu_s * 1e6 / r.delivered : 0;
+  l["redis_cpu_us_per_msg"] = r.delivered ? r.redis_cpu_s * 1e6 / r.delivered : 0;
   out["latency"] = l;
   std::cerr << "  latency at " << lat_rate << "/s: p50 " << pc.p50 << " p99 " << pc.p99 << " p99.9 " << pc.p999
             << " us; server " << l["server_cpu_us_per_msg"].get<double>() << " us cpu/msg\n";
@@ -626,7 +646,7 @@ net::awaitable<void> scenario(Gen& g, json& out) {
 
 void usage() {
   std::cerr << "usage: sb-loadgen --proto sb|sio|json --port N --scenario fanout|private|idle|blast\n"
-               "  [--server-pid PID] [--secret S] [--groups G --group-size S --big B] [--pairs P]\n"
+               "  [--server-pid PID] [--node-pids P1,P2] [--redis-pid PID] [--secret S] [--groups G --group-size S --big B] [--pairs P]\n"
                "  [--conns N] [--inflight K] [--step-start R --step-factor F --step-max R --step-secs T]\n"
                "  [--lat-rate R --lat-secs T] [--to USER --count N --rate R] [--max-secs T]\n";
 }
@@ -647,7 +667,11 @@ int main(int argc, char** argv) {
     if (a == "--proto") o.proto = next();
     else if (a == "--scenario") o.scenario = next();
     else if (a == "--host") o.host = next();
-    else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
+    else if (a == "--port") {
+      for (int p : comma_ints(next())) o.ports.push_back(static_cast<unsigned short>(p));
+      o.port = o.ports.at(0);
+    } else if (a == "--node-pids") o.node_pids = comma_ints(next());
+    else if (a == "--redis-pid") o.redis_pid = std::stoi(next());
     else if (a == "--secret") o.secret = next();
     else if (a == "--server-pid") o.server_pid = std::stoi(next());
     else if (a == "--groups") o.groups = std::stoi(next());

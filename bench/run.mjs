@@ -100,7 +100,7 @@ function runGen(args, timeoutS) {
 }
 
 // ---- scenarios -------------------------------------------------------------------------------
-const results = { fanout: {}, private: {}, idle: {}, browser: {}, bundle: {} };
+const results = { fanout: {}, private: {}, idle: {}, browser: {}, bundle: {}, cluster: {} };
 const skipped = [];
 
 function genArgs(scenario, sys, server) {
@@ -150,6 +150,68 @@ async function idleScenario() {
       await stopServer(server);
     }
   }
+}
+
+// ---- several nodes on Redis (docs/scaling.md) ------------------------------------------------
+// Group fan-out through 1, 2, 3 nodes sharing one Redis, against one node in memory. Connections
+// are spread round-robin over the nodes, so every group spans every node. Nodes and Redis share
+// CPU 1 (the generator has CPU 0): on two cores the total cannot grow with nodes; what the rows
+// show is the cost per delivery on each side.
+const CLUSTER = { groups: 10, groupSize: 20, big: 100 };
+async function startRedisBench() {
+  const port = nextPort++;
+  const [cmd, ...args] = [...PIN_SERVER, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  const t0 = Date.now();
+  while (!/Ready to accept/.test(out)) {
+    if (proc.exitCode !== null || Date.now() - t0 > 10000) throw new Error('redis-server did not start: ' + out.slice(0, 300));
+    await sleep(20);
+  }
+  return { proc, pid: proc.pid, port, url: `redis://127.0.0.1:${port}` };
+}
+
+async function clusterScenario() {
+  for (const n of [0, 1, 2, 3]) {  // 0: one node, in memory
+    if (left() < 45000) { skipped.push(`cluster/${n || 'memory'}`); continue; }
+    log(`cluster: ${n ? n + ' node(s) on Redis' : 'one node in memory'}`);
+    let redis;
+    const nodes = [];
+    try {
+      if (n) redis = await startRedisBench();
+      for (let i = 0; i < Math.max(n, 1); ++i)
+        nodes.push(await startServer(SYSTEMS[0], n ? ['--redis', redis.url, '--node-id', `bench${i}`] : []));
+      const args = ['--proto', 'sb', '--port', nodes.map((x) => x.port).join(','), '--server-pid', String(nodes[0].pid),
+        '--node-pids', nodes.map((x) => x.pid).join(','), '--scenario', 'fanout', '--groups', String(CLUSTER.groups),
+        '--group-size', String(CLUSTER.groupSize), '--big', String(CLUSTER.big), '--step-start', '5000', '--step-factor', '2',
+        '--step-secs', '1', '--lat-secs', '1.5'];
+      if (redis) args.push('--redis-pid', String(redis.pid));
+      results.cluster[n] = await runGen(args, Math.min(60, left() / 1000 - 15));
+    } catch (e) {
+      results.cluster[n] = { exception: String(e.message || e) };
+    } finally {
+      for (const x of nodes) await stopServer(x);
+      if (redis) { redis.proc.kill('SIGKILL'); await sleep(100); }
+    }
+  }
+}
+
+function clusterTable() {
+  const rows = ['| setup | delivered msgs/s at saturation | p50 µs | p99 µs | node CPU µs/delivery (all nodes) | per node | Redis CPU µs/delivery | notes |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
+  for (const n of [0, 1, 2, 3]) {
+    const r = results.cluster[n];
+    const name = n ? `${n} node${n > 1 ? 's' : ''} on Redis` : '1 node in memory';
+    if (!r) { rows.push(`| ${name} | skipped (time budget) | | | | | | |`); continue; }
+    if (r.exception) { rows.push(`| ${name} | failed: ${r.exception} | | | | | | |`); continue; }
+    const l = r.latency || {};
+    const notes = [];
+    if (r.first_error) notes.push(r.first_error.slice(0, 80));
+    if (l.achieved && l.achieved < 0.9 * l.rate) notes.push(`saturated at the latency rate (${f0(l.achieved)}/s of ${f0(l.rate)}/s)`);
+    rows.push(`| ${name} | ${f0(r.saturation)} | ${f0(l.p50_us)} | ${f0(l.p99_us)} | ${f2(l.server_cpu_us_per_msg)} | ${f2(l.server_cpu_us_per_msg / Math.max(n, 1))} | ${n ? f2(l.redis_cpu_us_per_msg) : '–'} | ${notes.join('; ')} |`);
+  }
+  return rows;
 }
 
 function signToken(user) {
@@ -433,6 +495,9 @@ function report(m, loadStart, loadEnd, elapsedS) {
   L.push(...browserTable(), '');
   L.push('## 6. Bundle size', '');
   L.push(...bundleTable(), '');
+  L.push(`## 7. Fan-out through several nodes on Redis (${CLUSTER.groups} groups of ${CLUSTER.groupSize} + 1 of ${CLUSTER.big})`, '');
+  L.push('Connections spread round-robin over the nodes (every group spans every node); the nodes and Redis all on CPU 1, the generator on CPU 0, so the total cannot grow with nodes on this machine. Same stepping (×2 per 1 s step); latency and CPU at half of each row\'s own saturation. CPU from /proc/PID/stat of every node and of redis-server. docs/scaling.md reads these figures.', '');
+  L.push(...clusterTable(), '');
   return L.join('\n');
 }
 
@@ -470,12 +535,13 @@ const loadStart = loadavg();
 const m = machine();
 log(`machine: ${m.cores} cores, ${m.model}; load ${loadStart}; budget ${BUDGET_MS / 1000} s${QUICK ? ' (quick)' : ''}`);
 // BENCH_ONLY=fanout,private,idle,browser runs a subset (for debugging; the docs want all).
-const ONLY = (process.env.BENCH_ONLY || 'fanout,private,idle,browser').split(',');
-bundleSizes();
+const ONLY = (process.env.BENCH_ONLY || 'fanout,private,idle,browser,cluster').split(',');
+if (ONLY.some((x) => x !== 'cluster')) bundleSizes();  // BENCH_ONLY=cluster runs without bench/node_modules
 if (ONLY.includes('fanout')) await loadScenario('fanout');
 if (ONLY.includes('private')) await loadScenario('private');
 if (ONLY.includes('idle')) await idleScenario();
 if (ONLY.includes('browser')) await browserScenario();
+if (ONLY.includes('cluster')) await clusterScenario();
 const elapsed = (Date.now() - T_START) / 1000;
 const md = report(m, loadStart, loadavg(), elapsed);
 // Keep the hand-written sections (from "## Profile and next fixes" on) when regenerating.

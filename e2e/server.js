@@ -1,6 +1,7 @@
 // Starts a real switchboard-server process on a free loopback port for a test worker.
 import { test as base, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,40 @@ export async function startServer({ port = 0, args: extraArgs = [], staticDir = 
       proc.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+// A real redis-server on a free loopback port (no persistence), for the cluster specs.
+export async function startRedis() {
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
+    proc.stdout.on('data', (c) => {
+      output += c;
+      if (/Ready to accept connections/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
     },
   };
 }

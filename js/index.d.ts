@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'DISCONNECTED'
   | 'CLOSED'
   | 'NOT_SUPPORTED'
+  | 'UNAVAILABLE'
   | 'INTERNAL'
   /** connectRTC: the callee rejected the call (its rtc:incoming hangup()) */
   | 'RTC_REJECTED'
@@ -157,8 +158,9 @@ export interface ReconnectOptions {
 }
 
 export interface RealtimeOptions {
-  /** WebSocket URL; default: ws(s)://<page origin>/realtime */
-  url?: string;
+  /** WebSocket URL, or several nodes' URLs (a lost connection tries the next); default:
+   * ws(s)://<page origin>/realtime */
+  url?: string | string[];
   /** A JWT, or a function giving one (or a Promise of one); called on every connect, and before
    * the token expires to refresh it on the open connection. */
   token: string | (() => string | Promise<string>);

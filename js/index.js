@@ -67,7 +67,8 @@ const NULL_FIELDS = { sender: null, sender_cid: null, sender_rid: null, code: nu
 export class Realtime {
   /**
    * @param {object} options
-   * @param {string} [options.url] WebSocket URL; default: the page origin's /realtime
+   * @param {string|string[]} [options.url] WebSocket URL, or the URLs of several nodes (a lost
+   *   connection tries the next); default: the page origin's /realtime
    * @param {string|Function} options.token a JWT, or a function returning one (or a Promise of
    *   one); the function is called on every connect, and before the token expires to refresh it
    *   on the open connection
@@ -76,7 +77,7 @@ export class Realtime {
    */
   constructor(options = {}) {
     this._options = options;
-    this._url = options.url || null;
+    this._url = (Array.isArray(options.url) ? options.url.join(' ') : options.url) || null;
     this._token = options.token;
     this._core = null;
     this._corePromise = null;

@@ -844,3 +844,43 @@ TEST(ClientCore, NotificationAndPushRequests) {
   EXPECT_EQ(c.results.back().code, "INVALID_REQUEST");
   EXPECT_EQ(h.transport.sent.size(), sent);
 }
+
+// Several nodes (docs/scaling.md): a lost connection reconnects to the next URL, and a first
+// connection that fails tries each URL once before giving up.
+TEST(ClientCore, SeveralUrlsMoveToTheNextNodeAfterALoss) {
+  Harness h;
+  Capture c;
+  h.host.random = 0.5;
+  h.core->connect("ws://a/realtime ws://b/realtime  ws://c/realtime", c());
+  h.core->on_token(h.core->attempt(), "t");
+  h.core->on_transport_close(1006, "");  // a is down: b at once
+  ASSERT_EQ(h.host.token_requests.size(), 2u);
+  h.open();
+  ASSERT_EQ(h.transport.opened.size(), 2u);
+  EXPECT_EQ(h.transport.opened[0], "ws://a/realtime?token=t");
+  EXPECT_EQ(h.transport.opened[1], "ws://b/realtime?token=tok%20en");
+  EXPECT_EQ(h.core->state(), State::Open);
+
+  h.core->on_transport_close(1006, "");  // b dies: after the backoff, c
+  h.clock.advance(250);
+  h.open("cid:2");
+  EXPECT_EQ(h.transport.opened.back(), "ws://c/realtime?token=tok%20en");
+  h.core->on_transport_close(1013, "");  // then round to a
+  h.clock.advance(250);
+  h.open("cid:3");
+  EXPECT_EQ(h.transport.opened.back(), "ws://a/realtime?token=tok%20en");
+}
+
+TEST(ClientCore, SeveralUrlsAllDownFailsTheFirstConnectOnce) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://a/realtime ws://b/realtime", c());
+  h.core->on_token(h.core->attempt(), "t");
+  h.core->on_transport_close(1006, "");
+  h.core->on_token(h.core->attempt(), "t");
+  h.core->on_transport_close(1006, "");
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_FALSE(c.results[0].ok);
+  EXPECT_EQ(h.transport.opened.size(), 2u);
+  EXPECT_EQ(h.core->state(), State::Closed);
+}

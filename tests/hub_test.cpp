@@ -149,13 +149,13 @@ TEST(Hub, AttachRespectsThePerUserCap) {
   auto a1 = std::make_shared<FakePeer>("alice", "cid:1");
   auto a2 = std::make_shared<FakePeer>("alice", "cid:2");
   auto a3 = std::make_shared<FakePeer>("alice", "cid:3");
-  EXPECT_TRUE(hub.attach(a1, 2));
-  EXPECT_TRUE(hub.attach(a2, 2));
-  EXPECT_FALSE(hub.attach(a3, 2));
+  EXPECT_TRUE(hub.attach(a1, 2).ok);
+  EXPECT_TRUE(hub.attach(a2, 2).ok);
+  EXPECT_FALSE(hub.attach(a3, 2).ok);
   EXPECT_EQ(hub.connection_count(), 2u);
   hub.detach(*a1);
-  EXPECT_TRUE(hub.attach(a3, 2));
-  EXPECT_TRUE(hub.attach(std::make_shared<FakePeer>("bob", "cid:4"), 1));
+  EXPECT_TRUE(hub.attach(a3, 2).ok);
+  EXPECT_TRUE(hub.attach(std::make_shared<FakePeer>("bob", "cid:4"), 1).ok);
 }
 
 TEST(Hub, GroupsAndMembersComeFromPresence) {

@@ -31,7 +31,7 @@ class QueryLimitsTest : public sb::testing::ServerFixture {
     auto& hub = server_->context().hub;
     for (std::size_t i = 0; i < members; ++i) {
       auto p = std::make_shared<SilentPeer>("u" + std::to_string(peers_.size() % 1000), "cid:fake" + std::to_string(peers_.size()));
-      ASSERT_TRUE(hub.attach(p));
+      ASSERT_TRUE(hub.attach(p).ok);
       ASSERT_TRUE(hub.join(*p, group).ok);
       peers_.push_back(p);
     }

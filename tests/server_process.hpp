@@ -68,6 +68,15 @@ class ServerProcess {
     out_ = nullptr;
     return status;
   }
+  // SIGKILL: the process dies without a word (no close frames, no clean-up).
+  void kill_hard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    if (out_) std::fclose(out_);
+    out_ = nullptr;
+  }
   // User + system CPU time the process has used, in clock ticks (/proc/<pid>/stat).
   long cpu_ticks() const {
     std::ifstream f("/proc/" + std::to_string(pid_) + "/stat");

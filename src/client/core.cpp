@@ -111,13 +111,21 @@ void Core::connect(const std::string& url, Reply done) {
       connect_waiters_.push_back(std::move(done));
       return;
     case State::Idle:
-    case State::Closed:
-      url_ = url;
+    case State::Closed: {
+      urls_.clear();  // split on spaces (no <sstream>: it would weigh on the wasm module)
+      for (std::size_t i = 0, j; i < url.size(); i = j + 1) {
+        j = std::min(url.find(' ', i), url.size());
+        if (j > i) urls_.push_back(url.substr(i, j - i));
+      }
+      if (urls_.empty()) urls_.push_back(url);
+      url_at_ = 0;
+      first_tries_ = 1;
       ever_open_ = false;
       reconnect_n_ = 0;
       connect_waiters_.push_back(std::move(done));
       start_attempt();
       return;
+    }
   }
 }
 
@@ -140,7 +148,7 @@ void Core::on_token(std::uint64_t request, const std::string& token) {
     return;
   }
   if (request != attempt_ || state_ != State::Connecting) return;
-  transport_.open(url_with_token(url_, token));
+  transport_.open(url_with_token(urls_[url_at_], token));
 }
 
 void Core::on_token_error(std::uint64_t request, const std::string& message) {
@@ -232,6 +240,12 @@ void Core::handle_lost(int code, const std::string& reason) {
   tick_timer_ = 0;
   fail_all(std::string(p::to_string(Error::Disconnected)),
            "The connection dropped before the server replied.", /*include_queued=*/false);
+  url_at_ = (url_at_ + 1) % urls_.size();  // the next node, if there are several
+  if (!ever_open_ && first_tries_ < urls_.size() && !p::close_is_fatal(code)) {
+    ++first_tries_;  // the first connection: every URL once, at once
+    start_attempt();
+    return;
+  }
   if (!ever_open_) {  // the first connection never came up: report it, do not retry
     Result r = code == 0 ? err(Error::Timeout, "Could not connect to the realtime server: " + reason)
                          : close_result(code, reason);

@@ -68,6 +68,8 @@ class Core {
   Core& operator=(const Core&) = delete;
 
   // ---- API (Skapi's methods) ----
+  // `url`: one WebSocket URL, or several separated by spaces (nodes of one cluster,
+  // docs/scaling.md): each lost connection or failed attempt moves on to the next.
   void connect(const std::string& url, Reply done);
   void close(Reply done);
   void join(std::optional<std::string> group, Reply done);
@@ -155,7 +157,9 @@ class Core {
   Options opt_;
 
   State state_ = State::Idle;
-  std::string url_;
+  std::vector<std::string> urls_;  // never empty once connect() ran
+  std::size_t url_at_ = 0;         // the one the current or next attempt uses
+  std::size_t first_tries_ = 0;    // URLs tried before the first connection came up
   std::string cid_, user_;
   std::optional<std::string> group_;  // the group the server confirmed; rejoined on reconnect
   // The group of the latest join not yet answered (nullopt inside: leaving); posts address it.

@@ -21,6 +21,7 @@ enum class Error {
   Disconnected,      // client side: the connection dropped before the reply came
   Closed,            // client side: closeRealtime() was called while the request waited
   NotSupported,      // binary frames, features this build does not have
+  Unavailable,       // the cluster backend (Redis) cannot be reached: retry later (docs/scaling.md)
   Internal,
 };
 
@@ -40,6 +41,7 @@ constexpr std::string_view to_string(Error e) {
     case Error::Disconnected: return "DISCONNECTED";
     case Error::Closed: return "CLOSED";
     case Error::NotSupported: return "NOT_SUPPORTED";
+    case Error::Unavailable: return "UNAVAILABLE";
     case Error::Internal: return "INTERNAL";
   }
   return "INTERNAL";
@@ -51,6 +53,7 @@ constexpr int Normal = 1000;
 constexpr int GoingAway = 1001;       // server shutting down: reconnect (elsewhere)
 constexpr int TooBig = 1009;          // frame over the size limit
 constexpr int InternalError = 1011;
+constexpr int TryAgainLater = 1013;   // the cluster backend is unavailable: reconnect (elsewhere) later
 constexpr int Unauthorized = 4001;    // token missing, malformed, expired or badly signed: do not retry
 constexpr int TokenExpired = 4002;    // the open connection's token expired: reconnect with a fresh one
 constexpr int Forbidden = 4003;       // origin refused or connection cap reached: do not retry

@@ -1,9 +1,14 @@
 // Fan-out and presence behind interfaces, in the manner of Centrifugo's Broker and
 // PresenceManager: the hub keeps the connections of this node and asks a Broker to carry frames
 // to every node (this one included) and a PresenceManager for the cluster-wide view of who is
-// where. The in-memory implementations below serve one node; a Redis-backed pair (PUBLISH /
-// SUBSCRIBE for the broker, hashes with expiring entries for presence) can replace them without
-// touching sessions or the protocol. docs/operations.md (Scaling out) describes the contract.
+// where. The in-memory implementations below serve one node; the Redis pair (redis_broker.hpp,
+// redis_presence.hpp) serves several without touching sessions or the protocol. docs/scaling.md
+// describes the contract.
+//
+// Failures: a broker call returns a BackendStatus; a presence call throws BackendUnavailable
+// (presence returns values, and its ordered reads run deep inside page_walk.hpp; an exception
+// carries the failure out without a status in every signature, and costs the in-memory pair
+// nothing since it never throws). The hub and the queries turn both into UNAVAILABLE.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -11,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -39,20 +45,49 @@ struct Publication {
   Frame frame;
 };
 
+// The outcome of a broker call: ok, or the backend cannot be reached (UNAVAILABLE).
+struct BackendStatus {
+  bool ok = true;
+  std::string why;
+  static BackendStatus unavailable(std::string w) { return {false, std::move(w)}; }
+};
+// What a presence call throws when its backend cannot answer.
+struct BackendUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One connection of this node as presence knows it (for re-registering after an outage).
+struct LocalConnection {
+  std::string user, cid;
+  std::optional<std::string> group;
+};
+
 // What a broker hands incoming publications to: the hub of this node.
 class BrokerSink {
  public:
   virtual ~BrokerSink() = default;
   virtual void on_publication(const Publication& pub) = 0;
+  // Every connection of this node and its group.
+  virtual std::vector<LocalConnection> local_connections() const = 0;
 };
 
 class Broker {
  public:
   virtual ~Broker() = default;
+  // Called with nullptr before the sink goes; no call to the old sink runs after it returns.
   virtual void set_sink(BrokerSink* sink) = 0;
-  // Delivers to every node's sink, this node's included. Must not be called with hub locks held
-  // (the in-memory broker calls the sink synchronously).
-  virtual void publish(const Publication& pub) = 0;
+  // Delivers to every node's sink that subscribed to the publication's channel, this node's
+  // included. Must not be called with hub locks held (the in-memory broker calls the sink
+  // synchronously). At most once: a failed status means no node got it.
+  virtual BackendStatus publish(const Publication& pub) = 0;
+  // Channel subscriptions of this node, counted: the hub subscribes once per local member of a
+  // group (and per local connection for its user and cid); the broker subscribes the node on a
+  // channel's first count and unsubscribes it on its last, so a node hears only the groups it
+  // has members in. subscribe() returns once publications made after it reach this node; on
+  // failure nothing was counted. Must not be called with hub locks held.
+  virtual BackendStatus subscribe(Publication::Target, const std::string& key) { return {}; }
+  virtual void unsubscribe(Publication::Target, const std::string& key) {}
+  virtual bool healthy() const { return true; }  // false: the backend is unreachable now
 };
 
 // Keys of the ordered indexes presence keeps for the users and groups queries. Strings compare
@@ -87,9 +122,14 @@ struct KeyRange {
 
 // Cluster-wide presence: connections per user, members per group. Every call is atomic; counts
 // returned are after the change, so exactly one caller sees a user's first join or last leave.
+// Every call may throw BackendUnavailable.
 class PresenceManager {
  public:
   virtual ~PresenceManager() = default;
+  // The hub, which presence asks for the node's connections when it must register them again
+  // (a backend restarted empty) and hands notices about connections of dead nodes to.
+  virtual void set_sink(BrokerSink* sink) {}
+  virtual bool healthy() const { return true; }
   // Registers a connection; false (and nothing registered) when the user already has
   // `max_per_user` connections (0: no cap).
   virtual bool add_connection(const std::string& user, const std::string& cid, std::size_t max_per_user) = 0;
@@ -119,8 +159,9 @@ class PresenceManager {
 class MemoryBroker final : public Broker {
  public:
   void set_sink(BrokerSink* sink) override { sink_ = sink; }
-  void publish(const Publication& pub) override {
+  BackendStatus publish(const Publication& pub) override {
     if (sink_) sink_->on_publication(pub);
+    return {};
   }
 
  private:

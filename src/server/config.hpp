@@ -58,6 +58,11 @@ struct Config {
   // tests see signals late and out of order. 0 (the default) in any real deployment.
   int test_rtc_jitter_ms = 0;
   push::PushConfig push;             // Web Push (src/server/push)
+  // Several nodes (docs/scaling.md): empty: one node, in memory. Otherwise redis://host:port[/db]
+  // URLs; channels are sharded over them, presence lives on the first.
+  std::vector<std::string> redis_urls;
+  std::string node_id;                               // unique per node (empty: host-pid-random)
+  std::chrono::milliseconds presence_ttl{20000};     // a dead node's connections go within 1.25 x this
 };
 
 }  // namespace sb::server

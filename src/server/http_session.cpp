@@ -293,7 +293,8 @@ http::message_generator HttpSession::respond() {
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return make(http::status::method_not_allowed, "Only GET is served here.\n");
   if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")
-                                          : make(http::status::ok, "ok\n");
+                                 : !ctx_.hub.backend_healthy() ? make(http::status::service_unavailable, "degraded: redis unreachable\n")
+                                                               : make(http::status::ok, "ok\n");
   if (path == "/metrics") {
     if (!metrics_authorized(ctx_.config, req[http::field::authorization]))
       return make(http::status::unauthorized, "A bearer token is required for /metrics.\n");

@@ -27,19 +27,74 @@ Hub::Hub() : Hub(std::make_unique<MemoryBroker>(), std::make_unique<MemoryPresen
 Hub::Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence)
     : broker_(std::move(broker)), presence_(std::move(presence)) {
   broker_->set_sink(this);
+  presence_->set_sink(this);
 }
 
-Hub::~Hub() { broker_->set_sink(nullptr); }
+Hub::~Hub() {
+  presence_->set_sink(nullptr);
+  broker_->set_sink(nullptr);
+}
 
-bool Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user) {
-  if (!presence_->add_connection(peer->user(), peer->cid(), max_per_user)) return false;
+namespace {
+HubResult unavailable(const std::string& why) {
+  return HubResult::fail(p::Error::Unavailable, "The cluster backend is unavailable (" + why + "); try again later.");
+}
+}  // namespace
+
+// Local first (so that nothing published to the user or cid is missed), then the channels, then
+// cluster-wide presence; a failure undoes what was done.
+HubResult Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user) {
+  {
+    std::unique_lock lock(mu_);
+    conns_[peer.get()] = Conn{peer, std::nullopt};
+    users_[peer->user()].push_back(peer.get());
+    by_cid_[peer->cid()] = peer.get();
+  }
+  BackendStatus st = broker_->subscribe(Target::User, peer->user());
+  if (st.ok) {
+    st = broker_->subscribe(Target::Connection, peer->cid());
+    if (!st.ok) broker_->unsubscribe(Target::User, peer->user());
+  }
+  HubResult r;
+  if (!st.ok) {
+    r = unavailable(st.why);
+  } else {
+    try {
+      if (!presence_->add_connection(peer->user(), peer->cid(), max_per_user))
+        r = HubResult::fail(p::Error::Forbidden, "Too many connections for this user.");
+    } catch (const BackendUnavailable& e) {
+      r = unavailable(e.what());
+    }
+    if (!r.ok) {
+      broker_->unsubscribe(Target::Connection, peer->cid());
+      broker_->unsubscribe(Target::User, peer->user());
+    }
+  }
+  if (!r.ok) forget_local(*peer);
+  // Redis may have come back meanwhile and been handed this connection by the node's
+  // re-registration (which reads the local connections): take it out again.
+  if (!r.ok && r.code == p::Error::Unavailable) try {
+      presence_->remove_connection(peer->user(), peer->cid());
+    } catch (const BackendUnavailable&) {
+    }
+  return r;
+}
+
+void Hub::forget_local(Peer& peer) {
   std::unique_lock lock(mu_);
-  conns_[peer.get()] = Conn{peer, std::nullopt};
-  users_[peer->user()].push_back(peer.get());
-  by_cid_[peer->cid()] = peer.get();
-  return true;
+  auto it = conns_.find(&peer);
+  if (it == conns_.end()) return;
+  auto u = users_.find(peer.user());
+  if (u != users_.end()) {
+    erase_one(u->second, &peer);
+    if (u->second.empty()) users_.erase(u);
+  }
+  by_cid_.erase(peer.cid());
+  conns_.erase(it);
 }
 
+// The connection is gone whatever the backend says: presence a backend could not hear of is
+// made right when the node registers again (docs/scaling.md).
 void Hub::detach(Peer& peer) {
   std::optional<std::string> old;
   {
@@ -47,16 +102,18 @@ void Hub::detach(Peer& peer) {
     auto it = conns_.find(&peer);
     if (it == conns_.end()) return;
     old = leave_local_locked(it->second);
-    auto u = users_.find(peer.user());
-    if (u != users_.end()) {
-      erase_one(u->second, &peer);
-      if (u->second.empty()) users_.erase(u);
-    }
-    by_cid_.erase(peer.cid());
-    conns_.erase(it);
   }
-  if (old) announce_leave(peer, *old, "USER_DISCONNECTED");
-  presence_->remove_connection(peer.user(), peer.cid());
+  forget_local(peer);
+  if (old) {
+    announce_leave(peer, *old, "USER_DISCONNECTED");
+    broker_->unsubscribe(Target::Group, *old);
+  }
+  try {
+    presence_->remove_connection(peer.user(), peer.cid());
+  } catch (const BackendUnavailable&) {
+  }
+  broker_->unsubscribe(Target::Connection, peer.cid());
+  broker_->unsubscribe(Target::User, peer.user());
 }
 
 std::optional<std::string> Hub::leave_local_locked(Conn& c) {
@@ -78,17 +135,23 @@ std::optional<std::string> Hub::leave_local_locked(Conn& c) {
 
 // Presence is per user: the group hears that a user left when the user's last connection in
 // it goes; members in per-connection mode hear of every connection.
-void Hub::announce_leave(Peer& peer, const std::string& group, const char* code) {
-  std::size_t remaining = presence_->leave(group, peer.user(), peer.cid());
+BackendStatus Hub::announce_leave(Peer& peer, const std::string& group, const char* code) {
+  std::size_t remaining;
+  try {
+    remaining = presence_->leave(group, peer.user(), peer.cid());
+  } catch (const BackendUnavailable& e) {
+    return BackendStatus::unavailable(e.what());
+  }
   Publication pub;
   pub.target = Target::Group;
   pub.scope = remaining == 0 ? Scope::UserLevel : Scope::ConnLevel;
   pub.key = group;
   pub.about_cid = peer.cid();
   pub.frame = std::make_shared<const std::string>(p::notice_frame(code, group, peer.user(), peer.cid()));
-  broker_->publish(pub);
+  return broker_->publish(pub);
 }
 
+// A join that fails on the backend leaves the connection in no group (its old group was left).
 HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode) {
   std::optional<std::string> old;
   {
@@ -108,18 +171,36 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
       c.group = group;
     }
   }
-  if (old) announce_leave(peer, *old, "USER_LEFT");
+  if (old) {
+    announce_leave(peer, *old, "USER_LEFT");  // a leave always takes effect locally
+    broker_->unsubscribe(Target::Group, *old);
+  }
   if (!group) return {};
+  BackendStatus st = broker_->subscribe(Target::Group, *group);
+  std::size_t here = 0;
+  if (st.ok) {
+    try {
+      here = presence_->join(*group, peer.user(), peer.cid());
+    } catch (const BackendUnavailable& e) {
+      st = BackendStatus::unavailable(e.what());
+      broker_->unsubscribe(Target::Group, *group);
+    }
+  }
+  if (!st.ok) {
+    std::unique_lock lock(mu_);
+    auto it = conns_.find(&peer);
+    if (it != conns_.end() && it->second.group == group) leave_local_locked(it->second);
+    return unavailable(st.why);
+  }
   // USER_JOINED goes to the whole group (the joiner included) for a user's first connection;
   // a further connection of the same user gets the notice itself and the others hear nothing new.
-  std::size_t here = presence_->join(*group, peer.user(), peer.cid());
   Publication pub;
   pub.target = Target::Group;
   pub.scope = here <= 1 ? Scope::UserLevel : Scope::ConnLevel;
   pub.key = *group;
   pub.about_cid = peer.cid();
   pub.frame = std::make_shared<const std::string>(p::notice_frame("USER_JOINED", *group, peer.user(), peer.cid()));
-  broker_->publish(pub);
+  broker_->publish(pub);  // the join took effect even if its notice is lost
   return {};
 }
 
@@ -134,12 +215,16 @@ HubResult Hub::post_group(Peer& peer, const std::string& group, std::string_view
   pub.target = Target::Group;
   pub.key = group;
   pub.frame = std::make_shared<const std::string>(p::group_message_frame(group, peer.user(), peer.cid(), payload_json));
-  broker_->publish(pub);
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
   return {};
 }
 
 HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_view payload_json) {
-  if (!presence_->user_online(user)) return HubResult::fail(p::Error::RecipientOffline, "Recipient is not connected.");
+  try {
+    if (!presence_->user_online(user)) return HubResult::fail(p::Error::RecipientOffline, "Recipient is not connected.");
+  } catch (const BackendUnavailable& e) {
+    return unavailable(e.what());
+  }
   std::string group;
   {
     std::shared_lock lock(mu_);
@@ -150,18 +235,30 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
   pub.target = Target::User;
   pub.key = user;
   pub.frame = std::make_shared<const std::string>(p::private_message_frame(peer.user(), peer.cid(), group, payload_json));
-  broker_->publish(pub);
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
   return {};
 }
 
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
-  if (!presence_->connection_exists(cid)) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
+  try {
+    if (!presence_->connection_exists(cid)) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
+  } catch (const BackendUnavailable& e) {
+    return unavailable(e.what());
+  }
   Publication pub;
   pub.target = Target::Connection;
   pub.key = cid;
   pub.frame = std::make_shared<const std::string>(p::rtc_event_frame(peer.user(), peer.cid(), payload_json));
-  broker_->publish(pub);
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
   return {};
+}
+
+std::vector<LocalConnection> Hub::local_connections() const {
+  std::shared_lock lock(mu_);
+  std::vector<LocalConnection> out;
+  out.reserve(conns_.size());
+  for (const auto& [peer, c] : conns_) out.push_back(LocalConnection{peer->user(), peer->cid(), c.group});
+  return out;
 }
 
 // Delivery to this node's connections. One frame, shared by every recipient.

@@ -53,9 +53,10 @@ class Hub : private BrokerSink {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Registers a connection; false when its user already has `max_per_user` connections (0: no
-  // cap), and then nothing was registered.
-  bool attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user = 0);
+  // Registers a connection. Fails with FORBIDDEN when its user already has `max_per_user`
+  // connections (0: no cap), UNAVAILABLE when the backend cannot be reached; then nothing was
+  // registered.
+  HubResult attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user = 0);
   void detach(Peer& peer);  // the connection is gone: USER_DISCONNECTED if it was in a group
   HubResult join(Peer& peer, const std::optional<std::string>& group,
                  NoticeMode mode = NoticeMode::User);  // nullopt: leave
@@ -73,6 +74,8 @@ class Hub : private BrokerSink {
   std::size_t connection_count() const;
   std::size_t user_count() const;
   std::size_t group_count() const;
+  // False while the cluster backend (Redis) is unreachable (/healthz, /metrics).
+  bool backend_healthy() const { return broker_->healthy() && presence_->healthy(); }
 
  private:
   struct Conn {
@@ -84,9 +87,11 @@ class Hub : private BrokerSink {
     NoticeMode mode;
   };
   void on_publication(const Publication& pub) override;
+  std::vector<LocalConnection> local_connections() const override;
   // Removes the connection from its local group (under the lock); returns the group it was in.
   std::optional<std::string> leave_local_locked(Conn& c);
-  void announce_leave(Peer& peer, const std::string& group, const char* code);
+  void forget_local(Peer& peer);  // the local half of detach
+  BackendStatus announce_leave(Peer& peer, const std::string& group, const char* code);
 
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<PresenceManager> presence_;

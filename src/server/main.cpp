@@ -197,6 +197,16 @@ int main(int argc, char** argv) {
       ->envname("SWITCHBOARD_PUSH_TTL")->group(wp)->check(CLI::Range(0, 2419200));
   app.add_option("--push-urgency", push.urgency, "Urgency header")
       ->envname("SWITCHBOARD_PUSH_URGENCY")->group(wp)->check(CLI::IsMember({"very-low", "low", "normal", "high"}));
+  auto* cluster = "Cluster (docs/scaling.md)";
+  app.add_option("--redis", cfg.redis_urls,
+                 "redis://host:port[/db] of a Redis shard; repeat (or comma-separate) for several. None: one node, in memory")
+      ->envname("SWITCHBOARD_REDIS_URL")->delimiter(',')->group(cluster);
+  app.add_option("--node-id", cfg.node_id, "This node's id, unique in the cluster (default: host-pid-random)")
+      ->envname("SWITCHBOARD_NODE_ID")->group(cluster);
+  double presence_ttl = cfg.presence_ttl.count() / 1000.0;
+  app.add_option("--presence-ttl", presence_ttl,
+                 "Seconds a node's presence outlives its last heartbeat; a dead node's users go within 1.25x this")
+      ->envname("SWITCHBOARD_PRESENCE_TTL")->group(cluster)->check(CLI::Range(0.2, 3600.0));
 
   std::string gen_user;
   int gen_ttl = 3600;
@@ -222,6 +232,7 @@ int main(int argc, char** argv) {
     std::cerr << "--ice-servers: " << why << "\n";
     return 2;
   }
+  cfg.presence_ttl = std::chrono::milliseconds(static_cast<long long>(presence_ttl * 1000));
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
   if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)
@@ -279,7 +290,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   raise_fd_limit();
-  sb::server::Server server(cfg);
+  std::unique_ptr<sb::server::Server> server_ptr;
+  try {
+    server_ptr = std::make_unique<sb::server::Server>(cfg);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "refusing to start: " << e.what() << "\n";
+    return 2;
+  }
+  sb::server::Server& server = *server_ptr;
   if (!server.context().push_error.empty()) {
     std::cerr << "refusing to start: " << server.context().push_error << "\n";
     return 2;

@@ -78,6 +78,12 @@ std::string render_metrics(ServerContext& ctx) {
          "Connections refused with 503 because --max-connections were open.", m.refused_full.load());
   single(out, "switchboard_rate_limited_total", "counter", "Requests dropped by the per-connection rate limit.", m.rate_limited.load());
   if (ctx.push) ctx.push->render_metrics(out);
+  single(out, "switchboard_backend_up", "gauge", "1 when the cluster backend (Redis) is reachable and this node registered; 0: degraded.",
+         ctx.hub.backend_healthy() ? 1 : 0);
+  if (ctx.redis) {
+    single(out, "switchboard_redis_reconnects_total", "counter", "Redis connection attempts after a loss or failure.", ctx.redis->reconnects());
+    single(out, "switchboard_redis_reaped_total", "counter", "Group memberships of dead nodes this node removed and announced.", ctx.redis->reaped());
+  }
   return out;
 }
 

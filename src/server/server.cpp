@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
+
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -21,13 +24,43 @@ JwtConfig jwt_of(const Config& c) {
   if (j.secret.empty()) j.secret = c.jwt_secret;
   return j;
 }
+
+// host-pid-random: unique without configuration (a restarted node is a new node).
+std::string make_node_id() {
+  char host[64] = "node";
+  ::gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  char tail[16];
+  std::snprintf(tail, sizeof tail, "%08x", rd());
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + tail;
+}
+
+std::shared_ptr<RedisEngine> redis_of(const Config& c) {
+  if (c.redis_urls.empty()) return nullptr;
+  RedisOptions o;
+  for (const auto& url : c.redis_urls) {
+    RedisAddress a;
+    std::string why;
+    if (!parse_redis_url(url, a, why)) throw std::invalid_argument(why);
+    o.shards.push_back(a);
+  }
+  o.node_id = c.node_id.empty() ? make_node_id() : c.node_id;
+  o.presence_ttl = c.presence_ttl;
+  return std::make_shared<RedisEngine>(std::move(o));
+}
 }  // namespace
 
-ServerContext::ServerContext(Config c) : config(std::move(c)), auth(jwt_of(config)) {
+ServerContext::ServerContext(Config c)
+    : config(std::move(c)),
+      auth(jwt_of(config)),
+      redis(redis_of(config)),
+      hub(redis ? std::unique_ptr<Broker>(std::make_unique<RedisBroker>(redis)) : std::make_unique<MemoryBroker>(),
+          redis ? std::unique_ptr<PresenceManager>(std::make_unique<RedisPresence>(redis)) : std::make_unique<MemoryPresence>()) {
   if (!config.push.enabled) return;
   push = std::make_unique<push::PushService>(config.push);
   if (!push->start(push_error)) push.reset();
 }
+
 
 Server::Server(Config config)
     : ctx_(std::make_unique<ServerContext>(std::move(config))),

@@ -12,6 +12,7 @@
 #include "hub.hpp"
 #include "metrics.hpp"
 #include "push/push_service.hpp"
+#include "redis_engine.hpp"
 
 namespace sb::server {
 
@@ -21,6 +22,7 @@ struct ServerContext {
   explicit ServerContext(Config c);
   Config config;
   Authenticator auth;
+  std::shared_ptr<RedisEngine> redis;  // null: one node, in memory; outlives the hub
   Hub hub;
   Metrics metrics;
   // Web Push; null when disabled, or when it could not start (push_error says why).

@@ -93,7 +93,15 @@ void WsSession::start_session() {
   }
   std::size_t cap = ctx_.config.max_connections_per_user;
   if (identity_.max_connections && (cap == 0 || identity_.max_connections < cap)) cap = identity_.max_connections;
-  if (!ctx_.hub.attach(shared_from_this(), cap)) {
+  if (auto r = ctx_.hub.attach(shared_from_this(), cap); !r.ok) {
+    if (r.code == p::Error::Unavailable) {  // the client reconnects, perhaps to another node
+      log::warn("conn_refused").kv("cid", cid()).kv("user", user()).kv("code", p::close_code::TryAgainLater)
+          .kv("reason", r.message);
+      close_with(p::close_code::TryAgainLater, "The cluster backend is unavailable; try again later.",
+                 Disconnect::InternalError);
+      read();
+      return;
+    }
     log::info("conn_refused").kv("cid", cid()).kv("user", user()).kv("code", p::close_code::Forbidden)
         .kv("reason", "connection cap").kv("cap", static_cast<unsigned long long>(cap));
     close_with(p::close_code::Forbidden, "Too many connections for this user (at most " + std::to_string(cap) + ").",
@@ -311,9 +319,13 @@ void WsSession::handle(std::string_view text) {
       }
       QueryLimits limits{ctx_.config.max_reply_bytes, ctx_.config.max_query_scan};
       nlohmann::json data;
-      r = req.op == p::Op::Users
-              ? query_users(req.body, *req.group, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data)
-              : query_groups(req.body, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data);
+      try {
+        r = req.op == p::Op::Users
+                ? query_users(req.body, *req.group, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data)
+                : query_groups(req.body, ctx_.hub.presence(), identity_.groups, ctx_.config.limits, limits, data);
+      } catch (const BackendUnavailable& e) {
+        r = HubResult::fail(p::Error::Unavailable, std::string("The cluster backend is unavailable (") + e.what() + ").");
+      }
       if (!r.ok) break;
       std::string frame = p::ok_frame(req.id, data);
       reply_bytes_.charge(frame.size());
