@@ -28,6 +28,7 @@ unsigned status_of(p::Error code) {
   switch (code) {
     case p::Error::Forbidden: return 403;
     case p::Error::Unauthorized: return 401;
+    case p::Error::Unavailable: return 503;
     default: return 400;
   }
 }
@@ -79,13 +80,17 @@ HttpQueryAnswer answer(ServerContext& ctx, std::string_view method, std::string_
   QueryLimits limits{ctx.config.max_reply_bytes, ctx.config.max_query_scan};
   nlohmann::json data;
   HubResult r;
-  if (path == "/realtime/users") {
-    auto g = request.find("group");
-    if (g == request.end() || !g->is_string() || !p::valid_name(g->get_ref<const std::string&>(), ctx.config.limits.max_name_bytes))
-      return failure(400, p::Error::InvalidParameter, "\"group\" must be a valid group name.");
-    r = query_users(request, g->get<std::string>(), ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
-  } else {
-    r = query_groups(request, ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
+  try {
+    if (path == "/realtime/users") {
+      auto g = request.find("group");
+      if (g == request.end() || !g->is_string() || !p::valid_name(g->get_ref<const std::string&>(), ctx.config.limits.max_name_bytes))
+        return failure(400, p::Error::InvalidParameter, "\"group\" must be a valid group name.");
+      r = query_users(request, g->get<std::string>(), ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
+    } else {
+      r = query_groups(request, ctx.hub.presence(), id.groups, ctx.config.limits, limits, data);
+    }
+  } catch (const BackendUnavailable& e) {  // Redis down (docs/scaling.md): as the socket query answers
+    r = HubResult::fail(p::Error::Unavailable, std::string("The cluster backend is unavailable (") + e.what() + ").");
   }
   if (!r.ok) return failure(status_of(r.code), r.code, r.message);
   HttpQueryAnswer a = reply(200, data.dump());

@@ -82,7 +82,12 @@ void after_group(PushService* svc, const PresenceManager& presence, const std::s
   std::string last_user;
   std::size_t users = 0;
   while (users < max_users) {
-    auto page = presence.members(group, range, 256);
+    std::vector<MemberKey> page;
+    try {
+      page = presence.members(group, range, 256);
+    } catch (const BackendUnavailable&) {
+      return;  // Redis down: the post was delivered; its pushes to the group are skipped
+    }
     if (page.empty()) break;
     for (const auto& m : page) {
       if (m.user == last_user) continue;  // members come ordered by (user, cid)
