@@ -87,7 +87,10 @@ std::string redis_vapid_key(const RedisEngine& engine, const std::string& fresh_
     try {
       engine.call({"SET", "sb:vapid:key", fresh_pem, "NX"});
       auto stored = engine.call({"GET", "sb:vapid:key"});
-      if (stored.type == RedisReply::String && !stored.str.empty()) return stored.str;
+      if (stored.type == RedisReply::String && !stored.str.empty()) {
+        error.clear();  // an earlier attempt's (the link was still connecting)
+        return stored.str;
+      }
       error = "sb:vapid:key in redis is not a string";
     } catch (const BackendUnavailable& e) {
       error = e.what();
