@@ -72,6 +72,13 @@ class RedisEngine {
   std::vector<GroupEntry> groups_by_name(const KeyRange<std::string>& range, std::size_t n) const;
   std::vector<GroupEntry> groups_by_count(const KeyRange<CountKey>& range, std::size_t n) const;
 
+  // ---- other state on the presence shard (push subscriptions, the VAPID key) ----
+  // Runs a command on the presence shard and waits for its reply (any thread but the engine's):
+  // at most RedisOptions::timeout, else, when the link is down or Redis answers an error, throws
+  // BackendUnavailable. eval runs a Lua script (kLib's helpers in scope) with no KEYS.
+  RedisReply call(std::vector<std::string> argv) const;
+  RedisReply eval(const char* script, std::vector<std::string> args) const;
+
   bool healthy() const;  // every link up and this node's presence registered
   const std::string& node_id() const { return opts_.node_id; }
   unsigned long long reconnects() const;
@@ -95,9 +102,6 @@ class RedisEngine {
   void on_sub_up(std::size_t shard);
   void on_sub_down(std::size_t shard);
   void deliver(const std::string& channel, const char* data, std::size_t size);
-  // Runs a command on the presence shard and waits for its reply (any thread but the engine's).
-  RedisReply call(std::vector<std::string> argv) const;
-  RedisReply eval(const char* script, std::vector<std::string> args) const;
   void register_node();  // engine thread: this node's connections into presence again
   void heartbeat();      // engine thread: refresh, then reap dead nodes
   void announce_reaped(const RedisReply& entries);

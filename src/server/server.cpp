@@ -11,6 +11,7 @@
 
 #include "http_session.hpp"
 #include "log.hpp"
+#include "push/redis_push_store.hpp"
 #include "ws_session.hpp"
 
 namespace sb::server {
@@ -57,7 +58,16 @@ ServerContext::ServerContext(Config c)
       hub(redis ? std::unique_ptr<Broker>(std::make_unique<RedisBroker>(redis)) : std::make_unique<MemoryBroker>(),
           redis ? std::unique_ptr<PresenceManager>(std::make_unique<RedisPresence>(redis)) : std::make_unique<MemoryPresence>()) {
   if (!config.push.enabled) return;
-  push = std::make_unique<push::PushService>(config.push);
+  if (redis) {  // one store and one VAPID key for the whole cluster (docs/scaling.md)
+    auto engine = redis;
+    push = std::make_unique<push::PushService>(
+        config.push, std::make_unique<push::RedisSubscriptionStore>(redis),
+        [engine](const std::string& fresh, std::string& error) {
+          return push::redis_vapid_key(*engine, fresh, std::chrono::seconds(10), error);
+        });
+  } else {
+    push = std::make_unique<push::PushService>(config.push);
+  }
   if (!push->start(push_error)) push.reset();
 }
 

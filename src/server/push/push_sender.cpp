@@ -1,5 +1,7 @@
 #include "push_sender.hpp"
 
+#include "../broker.hpp"
+
 #include <algorithm>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -195,7 +197,10 @@ void PushSender::finish(PushJob job, int status, const std::string& error, std::
     metrics_.sent.fetch_add(1, std::memory_order_relaxed);
   } else if (status == 404 || status == 410) {
     // The push service says the subscription is gone for good.
-    if (store_.remove(job.user, job.sub.endpoint)) metrics_.gone.fetch_add(1, std::memory_order_relaxed);
+    try {
+      if (store_.remove(job.user, job.sub.endpoint)) metrics_.gone.fetch_add(1, std::memory_order_relaxed);
+    } catch (const BackendUnavailable&) {  // Redis down: the next push to it finds it gone again
+    }
     log::info("push_gone").kv("user", job.user).kv("status", status);
   } else if ((status == 0 || status == 429 || status >= 500) && job.attempt < cfg_.max_attempts) {
     metrics_.retried.fetch_add(1, std::memory_order_relaxed);

@@ -29,6 +29,7 @@ struct PushMetrics {
   Counter retried{0};  // attempts repeated after 429 / 5xx / network error
   Counter failed{0};   // given up: other 4xx, encryption failure, retries exhausted
   Counter gone{0};     // subscriptions removed after 404 / 410
+  Counter skipped{0};  // notifications not sent: the subscription store (Redis) was unavailable
 };
 
 struct PushJob {

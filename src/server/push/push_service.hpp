@@ -1,6 +1,7 @@
 // Web Push for the realtime server (docs/api.md, Notifications): the VAPID key, the users'
 // subscriptions and the sender, behind the calls the WebSocket handlers make. Thread-safe.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,8 +15,13 @@ namespace sb::server::push {
 
 class PushService {
  public:
-  // `store`: where subscriptions live (null: in memory).
-  explicit PushService(PushConfig config, std::unique_ptr<SubscriptionStore> store = nullptr);
+  // Given a fresh private key PEM, the PEM every node uses (the first one stored wins), or
+  // empty with `error` set when it cannot be had (redis_subscriptions.hpp: redis_vapid_key).
+  using SharedKey = std::function<std::string(const std::string& fresh_pem, std::string& error)>;
+  // `store`: where subscriptions live (null: in memory). `shared_key`: where the VAPID key lives
+  // (null: config.vapid_key_file).
+  explicit PushService(PushConfig config, std::unique_ptr<SubscriptionStore> store = nullptr,
+                       SharedKey shared_key = nullptr);
   ~PushService();
   bool start(std::string& error);  // loads or makes the VAPID key, starts the sender
 
@@ -36,6 +42,7 @@ class PushService {
  private:
   PushConfig cfg_;
   std::unique_ptr<SubscriptionStore> store_;
+  SharedKey shared_key_;
   Vapid vapid_;
   PushMetrics metrics_;
   PushSender sender_;

@@ -24,8 +24,13 @@ bool Vapid::load_or_create(const std::string& path, const std::string& subject, 
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
     return error = path + " is readable by others: chmod 600 it", false;
+  if (!use_pem(pem, subject, error)) return error = path + ": " + error, false;
+  return true;
+}
+
+bool Vapid::use_pem(const std::string& pem, const std::string& subject, std::string& error) {
   P256Key key = P256Key::from_private_pem(pem);
-  if (!key.valid() || !key.has_private()) return error = path + " does not hold a P-256 private key (PEM)", false;
+  if (!key.valid() || !key.has_private()) return error = "not a P-256 private key (PEM)", false;
   return use(key, subject, error);
 }
 

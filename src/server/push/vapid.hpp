@@ -15,6 +15,8 @@ class Vapid {
   // Reads the key from `path`, or makes one and writes it there (mode 0600) when the file does
   // not exist. Empty `path`: a fresh key in memory only. False with `error` on failure.
   bool load_or_create(const std::string& path, const std::string& subject, std::string& error);
+  // Uses the P-256 private key in `pem` (the cluster's shared key, docs/scaling.md).
+  bool use_pem(const std::string& pem, const std::string& subject, std::string& error);
   // Uses this key pair (tests).
   bool use(const P256Key& key, const std::string& subject, std::string& error);
 
