@@ -37,8 +37,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       SB_FUZZ_CHECK(nlohmann::json::parse(req.payload, nullptr, false).is_object(), "rtc: msg is an object");
       break;
     case Op::Groups:
+    case Op::Auth:  // the token's shape only; the server verifies it (fuzz_token)
     case Op::Ping:
+    case Op::Vapid:
+    case Op::Subscribe:
+    case Op::Unsubscribe:
+    case Op::Push:
       break;
+  }
+  if (req.notification) {
+    // What the push service will encrypt and send: Skapi's size rule holds for every accepted one.
+    SB_FUZZ_CHECK(req.op == Op::Post || req.op == Op::Private, "a notification only on post/private");
+    SB_FUZZ_CHECK(!req.notification->title.empty() && !req.notification->body.empty(), "a notification has a title and a body");
+    SB_FUZZ_CHECK(nlohmann::json({{"title", req.notification->title}, {"body", req.notification->body}}).dump().size() <=
+                      limits.max_notification_bytes,
+                  "an accepted notification is within max_notification_bytes");
   }
   if (req.op == Op::Post || req.op == Op::Private) {
     // The server splices this text into every recipient's frame as it is.
