@@ -18,7 +18,7 @@ APT_PACKAGES=(
 )
 # `setup.sh --demo` (npm start): only what building and running the demo needs.
 if [ "${1:-}" = "--demo" ]; then
-  APT_PACKAGES=(build-essential cmake ninja-build pkg-config emscripten libboost1.81-dev libssl-dev
+  APT_PACKAGES=(build-essential cmake ninja-build pkg-config emscripten libboost1.81-dev libssl-dev libhiredis-dev
                 nlohmann-json3-dev libcli11-dev)
 fi
 
