@@ -45,9 +45,9 @@ test('a call that does not connect within rtcConnectTimeout ends with RTC_CONNEC
   for (const p of [alice, bob]) expect(await p.evaluate(() => window.resolved.target.connectionState)).toBe('closed');
 });
 
-// Issue 15, item 8. Skapi's realtime/webRTC.md calls connectRTC({cid, ice?, ...}) and calls work
-// across networks without `ice` because skapi-js (src/methods/webrtc.ts) falls back to its own
-// STUN server; ours falls back to what the server hands out.
+// Issue 15, item 8. Skapi's realtime/webRTC.md calls connectRTC({cid, ...}) without ICE servers;
+// such calls work across networks because skapi-js (src/methods/webrtc.ts) defaults `ice` to
+// 'stun:stun.skapi.com:3468'. Ours fall back to what the server hands out (--ice-servers).
 test('--ice-servers: the server hands clients their ICE servers, used when connectRTC gives none', async ({ context }) => {
   const iceArg = '[{"urls":"stun:stun.example.test:3478"},{"urls":["turn:turn.example.test:3478?transport=udp"],"username":"u","credential":"p"}]';
   const server = await startServer({ args: ['--ice-servers', iceArg] });
