@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "../protocol/frames.hpp"
+#include "notice_round.hpp"
 
 namespace sb::server {
 
@@ -31,6 +32,7 @@ Hub::Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presen
 }
 
 Hub::~Hub() {
+  if (auto* round = NoticeRound::current()) round->forget(this);
   presence_->set_sink(nullptr);
   broker_->set_sink(nullptr);
 }
@@ -153,6 +155,10 @@ BackendStatus Hub::announce_leave(Peer& peer, const std::string& group, const ch
 
 // A join that fails on the backend leaves the connection in no group (its old group was left).
 HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode) {
+  // A member leaving its group (or changing its notice mode) first gets the group's notices
+  // held so far, under the rules it had (notice_round.hpp).
+  if (auto* round = NoticeRound::current(); round && round->holds(this))
+    if (auto now = group_of(peer)) round->release(this, *now);
   std::optional<std::string> old;
   {
     std::unique_lock lock(mu_);
@@ -167,7 +173,7 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
     }
     old = leave_local_locked(c);
     if (group) {
-      groups_[*group].push_back(Member{&peer, mode});
+      groups_[*group].push_back(Member{&peer, mode, notice_seq_.load(std::memory_order_relaxed)});
       c.group = group;
     }
   }
@@ -263,6 +269,12 @@ std::vector<LocalConnection> Hub::local_connections() const {
 
 // Delivery to this node's connections. One frame, shared by every recipient.
 void Hub::on_publication(const Publication& pub) {
+  if (pub.target == Target::Group)
+    if (auto* round = NoticeRound::current()) {
+      if (pub.scope != Scope::None)  // a notice: held until the end of the loop turn
+        return round->hold(this, pub, notice_seq_.fetch_add(1, std::memory_order_relaxed) + 1);
+      round->release(this, pub.key);  // a message: the group's notices go first
+    }
   std::shared_lock lock(mu_);
   switch (pub.target) {
     case Target::Group: {
@@ -287,6 +299,76 @@ void Hub::on_publication(const Publication& pub) {
       if (c != by_cid_.end()) c->second->deliver(pub.frame);
       return;
     }
+  }
+}
+
+namespace {
+// The notices of `held` from `first` on that `take` selects, as one frame: '\n'-joined
+// (docs/protocol.md, batching), or the notice's own frame when only one is taken.
+template <class Take>
+Frame join_notices(const std::vector<HeldNotice>& held, std::size_t first, Take take) {
+  const HeldNotice* only = nullptr;
+  std::size_t count = 0, bytes = 0;
+  for (std::size_t i = first; i < held.size(); ++i)
+    if (take(held[i])) {
+      only = &held[i];
+      ++count;
+      bytes += held[i].frame->size() + 1;
+    }
+  if (count <= 1) return only ? only->frame : nullptr;
+  std::string out;
+  out.reserve(bytes);
+  for (std::size_t i = first; i < held.size(); ++i)
+    if (take(held[i])) {
+      if (!out.empty()) out += '\n';
+      out += *held[i].frame;
+    }
+  return std::make_shared<const std::string>(std::move(out));
+}
+}  // namespace
+
+// The per-member rules of on_publication, applied to a turn's notices at once. Members that get
+// the same notices share one frame: those that joined before the turn (the many) get one of two
+// frames (per-user or per-connection mode); members that joined during the turn start later in
+// the list, and a per-user member that is itself the subject of a per-connection notice gets its
+// own. Notices are in seq order (one thread numbered them as it held them).
+void Hub::deliver_held(const std::string& group, const std::vector<HeldNotice>& held) {
+  if (held.empty()) return;
+  std::vector<std::size_t> conn_level;  // indices of per-connection notices
+  for (std::size_t i = 0; i < held.size(); ++i)
+    if (held[i].scope == Scope::ConnLevel) conn_level.push_back(i);
+  std::vector<Frame> all(held.size()), per_user(held.size());  // by first index, built once
+  std::vector<bool> built_all(held.size()), built_user(held.size());
+  std::shared_lock lock(mu_);
+  auto git = groups_.find(group);
+  if (git == groups_.end()) return;
+  for (const Member& m : git->second) {
+    auto from = std::upper_bound(held.begin(), held.end(), m.since,
+                                 [](std::uint64_t s, const HeldNotice& n) { return s < n.seq; });
+    if (from == held.end()) continue;
+    std::size_t first = static_cast<std::size_t>(from - held.begin());
+    Frame f;
+    if (m.mode == NoticeMode::Connection) {
+      if (!built_all[first]) {
+        all[first] = join_notices(held, first, [](const HeldNotice&) { return true; });
+        built_all[first] = true;
+      }
+      f = all[first];
+    } else {
+      const std::string& cid = m.peer->cid();
+      bool subject = std::any_of(conn_level.begin(), conn_level.end(),
+                                 [&](std::size_t i) { return i >= first && held[i].about_cid == cid; });
+      if (subject) {
+        f = join_notices(held, first, [&](const HeldNotice& n) { return n.scope != Scope::ConnLevel || n.about_cid == cid; });
+      } else {
+        if (!built_user[first]) {
+          per_user[first] = join_notices(held, first, [](const HeldNotice& n) { return n.scope != Scope::ConnLevel; });
+          built_user[first] = true;
+        }
+        f = per_user[first];
+      }
+    }
+    if (f) m.peer->deliver(f);
   }
 }
 

@@ -3,6 +3,8 @@
 // default, so that a multi-node implementation can be put behind the same hub. Thread-safe;
 // sessions on any I/O thread call it. Frames are serialised once and shared by every recipient.
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -15,6 +17,8 @@
 #include "broker.hpp"
 
 namespace sb::server {
+
+struct HeldNotice;  // notice_round.hpp
 
 // One authenticated connection, as the hub sees it. deliver() must be thread-safe and must not
 // call back into the hub.
@@ -77,6 +81,10 @@ class Hub : private BrokerSink {
   // False while the cluster backend (Redis) is unreachable (/healthz, /metrics).
   bool backend_healthy() const { return broker_->healthy() && presence_->healthy(); }
 
+  // For NoticeRound (notice_round.hpp): delivers a group's notices held over a loop turn, each
+  // member the ones it would have got one by one, as one frame.
+  void deliver_held(const std::string& group, const std::vector<HeldNotice>& notices);
+
  private:
   struct Conn {
     std::shared_ptr<Peer> peer;
@@ -85,6 +93,7 @@ class Hub : private BrokerSink {
   struct Member {
     Peer* peer;
     NoticeMode mode;
+    std::uint64_t since;  // notice_seq_ when it joined: held notices numbered after it are its
   };
   void on_publication(const Publication& pub) override;
   std::vector<LocalConnection> local_connections() const override;
@@ -100,6 +109,7 @@ class Hub : private BrokerSink {
   std::unordered_map<std::string, std::vector<Peer*>> users_;
   std::unordered_map<std::string, Peer*> by_cid_;
   std::unordered_map<std::string, std::vector<Member>> groups_;  // local members only
+  std::atomic<std::uint64_t> notice_seq_{0};  // numbers notices held by a NoticeRound
 };
 
 }  // namespace sb::server

@@ -12,6 +12,7 @@
 
 #include "../protocol/frames.hpp"
 #include "log.hpp"
+#include "notice_round.hpp"
 #include "queries.hpp"
 
 namespace sb::server {
@@ -395,6 +396,7 @@ constexpr std::size_t kRoundHandlers = 64;
 void run_io_thread(net::io_context& ioc) {
   std::vector<std::shared_ptr<WsSession>> round, posting;
   t_round = &round;
+  NoticeRound notices;  // presence notices of a round go out as one frame per member
   while (!ioc.stopped()) {
     // A round is bounded, so that a steady stream of input cannot hold back the flushes.
     std::size_t ran = 0;
@@ -404,6 +406,11 @@ void run_io_thread(net::io_context& ioc) {
     } catch (const std::exception& e) {
       // The last line of defence: session handlers catch their own (with their cid); whatever
       // still gets here is logged and the loop goes on serving everyone else.
+      log::error("io_exception").kv("what", e.what());
+    }
+    try {
+      notices.end_turn();  // before the flushes below, so that they carry the notices
+    } catch (const std::exception& e) {
       log::error("io_exception").kv("what", e.what());
     }
     posting.swap(round);
