@@ -5,6 +5,8 @@
 //   sb    Switchboard's protocol, frames built and read with src/protocol (sb_protocol)
 //   sio   Socket.IO v5 over Engine.IO v4 on a raw WebSocket (?EIO=4&transport=websocket)
 //   json  the tiny JSON protocol of bench/peers/uws.mjs and bench/peers/ws.mjs
+//   core  Switchboard through the client core itself (src/client on src/native's Beast
+//         transport, what the browser runs as wasm): private scenario only
 // Every payload carries the send time (steady clock, ns since the generator started), so
 // publish->receive latency is measured with one clock. Every loop is bounded in count and time.
 //
@@ -42,6 +44,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "native/beast_transport.hpp"
 #include "protocol/frames.hpp"
 
 namespace net = boost::asio;
@@ -158,7 +161,7 @@ double self_cpu_s() {
 }
 
 // ---- protocol adapters --------------------------------------------------------------------------
-enum class Proto { Sb, Sio, Json };
+enum class Proto { Sb, Sio, Json, Core };
 
 inline bool starts(std::string_view t, std::string_view prefix) { return t.substr(0, prefix.size()) == prefix; }
 
@@ -266,6 +269,7 @@ void Conn::start() {
       case Proto::Sb: target = "/realtime?token=" + tok; break;
       case Proto::Sio: target = "/socket.io/?EIO=4&transport=websocket"; break;
       case Proto::Json: target = "/?token=" + tok; break;
+      case Proto::Core: break;
     }
     std::string host = self->g.o.host + ":" + std::to_string(port);
     self->ws.async_handshake(host, target, [self](beast::error_code ec) {
@@ -326,6 +330,7 @@ void Conn::on_frame(std::string_view t) {
       if (starts(t, "0{")) return send("40{\"token\":\"" + g.tokens[idx] + "\"}");
       if (starts(t, "40")) return mark_ready();
       break;
+    case Proto::Core: break;
     case Proto::Json:
       if (starts(t, R"({"t":"msg")") || starts(t, R"({"t":"prv")")) return delivery(t);
       if (starts(t, R"({"t":"ok")")) { ++g.st.acks; --acks_wanted; return; }
@@ -365,6 +370,7 @@ void Conn::join(const std::string& group) {
     case Proto::Sb: send(p::join_frame(id, group)); break;
     case Proto::Sio: send("42" + std::to_string(id) + "[\"join\"," + p::json_string(group) + "]"); break;
     case Proto::Json: send("{\"t\":\"join\",\"g\":" + p::json_string(group) + "}"); break;
+    case Proto::Core: break;
   }
 }
 
@@ -374,6 +380,7 @@ void Conn::publish(const std::string& group, std::int64_t seq) {
     case Proto::Sb: ++acks_wanted; send(p::post_frame(next_id++, group, payload(seq))); break;
     case Proto::Sio: send("42[\"pub\"," + p::json_string(group) + "," + payload(seq) + "]"); break;
     case Proto::Json: send("{\"t\":\"pub\",\"g\":" + p::json_string(group) + ",\"m\":" + payload(seq) + "}"); break;
+    case Proto::Core: break;
   }
 }
 
@@ -383,6 +390,7 @@ void Conn::private_to(const std::string& to, std::int64_t seq) {
     case Proto::Sb: ++acks_wanted; send(p::private_frame(next_id++, to, payload(seq))); break;
     case Proto::Sio: send("42[\"priv\"," + p::json_string(to) + "," + payload(seq) + "]"); break;
     case Proto::Json: send("{\"t\":\"priv\",\"u\":" + p::json_string(to) + ",\"m\":" + payload(seq) + "}"); break;
+    case Proto::Core: break;
   }
 }
 
@@ -590,6 +598,68 @@ net::awaitable<void> scenario(Gen& g, json& out) {
       c->publish(names[gi], static_cast<std::int64_t>(k));
       return true;
     });
+  } else if (o.scenario == "private" && g.proto == Proto::Core) {
+    // The same pairs through the client core: connect, post and receive are the core's own
+    // (its request ids, replies, event building); the generator only paces and counts.
+    struct CoreConn {
+      std::string user;
+      std::unique_ptr<sb::native::NativeClient> nc;
+      int waiting = 0;  // posts without a reply yet
+      bool open = false, failed = false;
+    };
+    int n = o.pairs * 2;
+    std::vector<CoreConn> cc(n);
+    const std::string url = "ws://" + o.host + ":" + std::to_string(o.port) + "/realtime";
+    double t0 = now_s();
+    std::size_t next = 0, settled = 0;
+    std::function<void()> start_next = [&] {
+      if (next >= cc.size()) return;
+      auto& c = cc[next++];
+      c.nc->core().connect(url, [&](const sb::client::Result& r) {
+        ++settled;
+        (r.ok ? c.open : c.failed) = true;
+        if (r.ok) ++g.st.ready;
+        else ++g.st.failed;
+        if (!r.ok && g.st.first_error.empty()) g.st.first_error = "core connect: " + r.code + " " + r.message;
+        start_next();
+      });
+    };
+    for (int i = 0; i < n; ++i) {
+      cc[i].user = "p" + std::to_string(i);
+      std::string tok = sign_jwt(o.secret, cc[i].user);
+      cc[i].nc = std::make_unique<sb::native::NativeClient>(
+          g.ioc, [tok] { return tok; },
+          [&g](const sb::client::Event& e) {
+            if (e.type == "private") g.record(find_ts(e.message_json));
+            else if (e.type == "error" || e.type == "close") {
+              ++g.st.errors;
+              if (g.st.first_error.empty()) g.st.first_error = e.type + ": " + e.message_json.substr(0, 120);
+            }
+          });
+    }
+    for (int i = 0; i < g.o.inflight; ++i) start_next();
+    co_await wait_until([&] { return settled >= cc.size(); }, 120);
+    out["connections"] = n;
+    out["connected"] = g.st.ready;
+    out["connect_failed"] = g.st.failed;
+    out["connect_s"] = now_s() - t0;
+    std::cerr << "  core: connected " << g.st.ready << "/" << n << " in " << now_s() - t0 << " s\n";
+    co_await load_scenario(g, out, 1.0, [&](std::uint64_t k) {
+      std::size_t pair = k % o.pairs;
+      std::size_t dir = (k / o.pairs) % 2;
+      auto& c = cc[2 * pair + dir];
+      if (!c.open || c.waiting > 256) return false;
+      ++g.st.sent;
+      ++c.waiting;
+      c.nc->core().post(payload(static_cast<std::int64_t>(k)), cc[2 * pair + 1 - dir].user, [&g, &c](const sb::client::Result& r) {
+        --c.waiting;
+        if (r.ok) ++g.st.acks;
+        else if (++g.st.errors, g.st.first_error.empty()) g.st.first_error = "core post: " + r.code + " " + r.message;
+      });
+      return true;
+    });
+    // The generator _exits right after the report: leave the clients (and their sockets) be.
+    for (auto& c : cc) (void)c.nc.release();
   } else if (o.scenario == "private") {
     int n = o.pairs * 2;
     for (int i = 0; i < n; ++i) g.conns.push_back(std::make_shared<Conn>(g, i, "p" + std::to_string(i), g.ioc));
@@ -645,7 +715,7 @@ net::awaitable<void> scenario(Gen& g, json& out) {
 }
 
 void usage() {
-  std::cerr << "usage: sb-loadgen --proto sb|sio|json --port N --scenario fanout|private|idle|blast\n"
+  std::cerr << "usage: sb-loadgen --proto sb|sio|json|core --port N --scenario fanout|private|idle|blast\n"
                "  [--server-pid PID] [--node-pids P1,P2] [--redis-pid PID] [--secret S] [--groups G --group-size S --big B] [--pairs P]\n"
                "  [--conns N] [--inflight K] [--step-start R --step-factor F --step-max R --step-secs T]\n"
                "  [--lat-rate R --lat-secs T] [--to USER --count N --rate R] [--max-secs T]\n";
@@ -702,6 +772,7 @@ int main(int argc, char** argv) {
   if (o.proto == "sb") g.proto = Proto::Sb;
   else if (o.proto == "sio") g.proto = Proto::Sio;
   else if (o.proto == "json") g.proto = Proto::Json;
+  else if (o.proto == "core" && o.scenario == "private") g.proto = Proto::Core;
   else { usage(); return 2; }
 
   json out;
