@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BENCH = path.join(ROOT, 'bench');
-const SERVER = path.join(ROOT, 'build/native/switchboard-server');
+// BENCH_SERVER_BIN: another build of the server (e.g. main's, for a before/after run).
+const SERVER = process.env.BENCH_SERVER_BIN || path.join(ROOT, 'build/native/switchboard-server');
 const LOADGEN = path.join(ROOT, 'build/bench/sb-loadgen');
 const SECRET = 'bench-' + crypto.randomBytes(12).toString('hex');
 const QUICK = process.env.BENCH_QUICK === '1';
