@@ -50,18 +50,17 @@ void NoticeRound::release(Hub* hub, const std::string& group) {
 }
 
 void NoticeRound::end_turn() {
-  // Delivery may not hold more (the hub delivers, it does not publish), but take each group out
-  // before delivering so that nothing is delivered twice whatever happens.
-  while (held_ > 0) {
-    for (auto& h : hubs_) {
-      while (!h.groups.empty()) {
-        auto it = h.groups.begin();
-        std::string group = it->first;
-        std::vector<HeldNotice> notices = std::move(it->second);
-        h.groups.erase(it);
-        held_ -= notices.size();
-        h.hub->deliver_held(group, notices);
-      }
+  if (held_ == 0) return;
+  // Delivering holds nothing new (the hub delivers, it does not publish); each group is taken
+  // out before its delivery all the same, so that nothing can go out twice.
+  for (auto& h : hubs_) {
+    while (!h.groups.empty()) {
+      auto it = h.groups.begin();
+      std::string group = it->first;
+      std::vector<HeldNotice> notices = std::move(it->second);
+      h.groups.erase(it);
+      held_ -= notices.size();
+      h.hub->deliver_held(group, notices);
     }
   }
 }
