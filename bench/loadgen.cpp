@@ -580,14 +580,17 @@ net::awaitable<void> scenario(Gen& g, json& out) {
     for (int i = 0; i < idx; ++i) g.conns.push_back(std::make_shared<Conn>(g, i, "u" + std::to_string(i), g.ioc));
     for (auto& c : g.conns) g.tokens.push_back(sign_jwt(o.secret, c->user));
     co_await connect_all(g, out);
-    double tj = now_s();
+    double tj = now_s(), cpu_j = nodes_cpu_s(o);
     for (std::size_t gi = 0; gi < names.size(); ++gi)
       for (int m : members[gi]) g.conns[m]->join(names[gi]);
     bool joined = co_await wait_until([&] { return g.st.acks >= static_cast<std::uint64_t>(idx) - g.st.failed; }, 60);
     co_await drain(g, 0.3, 20);  // presence notices
     out["join_s"] = now_s() - tj;
+    out["join_server_cpu_s"] = nodes_cpu_s(o) - cpu_j;  // presence notices included
+    out["join_notices"] = g.st.other;
     out["joined"] = joined;
-    std::cerr << "  joined " << g.st.acks << " in " << now_s() - tj << " s\n";
+    std::cerr << "  joined " << g.st.acks << " in " << now_s() - tj << " s, server cpu " << nodes_cpu_s(o) - cpu_j
+              << " s, " << g.st.other << " notices\n";
     double fanout = static_cast<double>(idx) / names.size();
     out["deliveries_per_publish"] = fanout;
     co_await load_scenario(g, out, fanout, [&](std::uint64_t k) {

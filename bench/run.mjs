@@ -451,7 +451,7 @@ function loadTable(name) {
     if (r.first_error) notes.push(r.first_error.slice(0, 80));
     const isSb = sys.id === 'sb';
     const pr = (fig) => (isSb ? '' : sys === CORE ? `${rfmt(ratio(FIG[fig](runs[name].sb?.[0]), FIG[fig](r)))} (round 1)` : pfmt(pairs(name, sys.id, fig)));
-    const joinCols = join ? ` ${f2(r.join_s)} | ${pr('join')} |` : '';
+    const joinCols = join ? ` ${f2(r.join_s)} (server CPU ${f2(r.join_server_cpu_s)} s) | ${pr('join')} |` : '';
     rows.push(`| ${sys.name} | ${f0(r.saturation)} | ${pr('sat')} | ${f0(l.p50_us)} | ${f0(l.p99_us)} | ${f0(l.p999_us)} | ${pr('p99')} | ${f1(l.server_cpu_us_per_msg)} | ${pr('cpu')} |${joinCols} ${notes.join('; ')} |`);
   }
   const lr = sb.latency ? f0(sb.latency.rate) : '–';
@@ -592,7 +592,7 @@ function report(m, loadStart, loadEnd, elapsedS) {
   L.push(`## 1. Group fan-out (${SIZES.groups} groups of ${SIZES.groupSize} + 1 group of ${SIZES.big}: ${fanConns} connections)`, '');
   L.push('Each publish goes to one group, round-robin over the groups, from a member of it; every member (the publisher included) receives it. The aggregate rate steps up ×1.5 every step until delivery falls below 90% of the target (or p99 passes 200 ms); saturation is the highest delivered rate seen. Steps last ' + STEP.secs + ' s; round 1 starts at ' + f0(START_RATE.fanout) + '/s, later rounds two steps below the system\'s round-1 saturation. Latency and server CPU are measured in a separate ' + STEP.lat + ' s run at half of Switchboard\'s round-1 saturation rate (' + fan.latRate + ' deliveries/s), the same offered load for every system and round.', '');
   L.push(...fan.rows, '');
-  L.push(`Joining: after connecting, each of the ${fanConns} connections sends one join (all at once, one group each); "join all" is the time until every join is acknowledged and no presence notice has arrived for 0.3 s (the 0.3 s included), so for Switchboard it includes every USER_JOINED notice (the peers send none). The join ratio is against the fastest peer of the same round.`, '');
+  L.push(`Joining: after connecting, each of the ${fanConns} connections sends one join (all at once, one group each); "join all" is the time until every join is acknowledged and no presence notice has arrived for 0.3 s (the 0.3 s included), so for Switchboard it includes every USER_JOINED notice (${f0(results.fanout.sb?.join_notices)} received; the peers send none). In brackets the server's CPU time over the same window. The join ratio is against the fastest peer of the same round.`, '');
   L.push(`## 2. Private messages (${SIZES.pairs} pairs: ${SIZES.pairs * 2} connections)`, '');
   L.push('Each message goes from one user to its partner (one delivery per message). Same stepping; latency and CPU at half Switchboard\'s saturation (' + priv.latRate + ' deliveries/s).', '');
   L.push(...priv.rows, '');
