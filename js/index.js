@@ -338,17 +338,9 @@ export class Realtime {
     return {
       event: (type, messageJson, sender, senderCid, senderRid, code) =>
         this._defer(() => this._emit(type, messageJson, sender, senderCid, senderRid, code)),
-      // message (1) and private (2) events: built from the received frame's own text, which the
-      // wasm platform layer keeps in Module.sbFrame while the core handles it; a batched message
-      // holds `count` frames separated by '\n', of which this is number `index`.
-      frame: (kind, index, count) => {
-        let text = this._module.sbFrame;
-        if (count > 1) {
-          if (this._splitOf !== text) this._split = (this._splitOf = text).split('\n');
-          text = this._split[index];
-        }
-        this._defer(() => this._emitFrame(kind === 1 ? 'message' : 'private', text));
-      },
+      // message (1) and private (2) events: built from the received frame's own text (the wasm
+      // module's receive hook, src/wasm/post.js, hands it over once the core took the frame).
+      frame: (kind, text) => this._defer(kind, text),
       reply: (call, ok, code, message, dataJson) =>
         this._defer(() => {
           const c = this._calls.get(call);
@@ -362,17 +354,21 @@ export class Realtime {
     };
   }
 
-  _defer(fn) {
-    this._deferred.push(fn);
-    if (this._deferred.length === 1) queueMicrotask(() => this._drain());
+  // A function, or a frame event as two entries (kind, text): no closure per received message.
+  _defer(fn, text) {
+    if (this._deferred.length === 0) queueMicrotask(() => this._drain());
+    if (text === undefined) this._deferred.push(fn);
+    else this._deferred.push(fn, text);
   }
 
   _drain() {
     const list = this._deferred;
     this._deferred = [];
-    for (const fn of list) {
+    for (let i = 0; i < list.length; i++) {
+      const fn = list[i];
       try {
-        fn();
+        if (typeof fn === 'number') this._emitFrame(fn === 1 ? 'message' : 'private', list[++i]);
+        else fn();
       } catch (e) {
         console.error('switchboard:', e);
       }

@@ -27,8 +27,14 @@ fi
 cmake --build build/wasm -j "$jobs"
 
 mkdir -p dist
-cp -u build/wasm/switchboard_core.js build/wasm/switchboard_core.wasm dist/
-cp -u js/index.js js/rtc.js js/forms.js js/notifications.js js/index.d.ts dist/
+# Size (docs/benchmarks.md, Bundle size): binaryen's wasm-opt once more over emcc's output, and
+# the glue and JS layer minified (scripts/minify.mjs).
+if [ ! -f dist/switchboard_core.wasm ] || [ build/wasm/switchboard_core.wasm -nt dist/switchboard_core.wasm ]; then
+  wasm-opt -Oz --strip-producers build/wasm/switchboard_core.wasm -o dist/switchboard_core.wasm
+fi
+node scripts/minify.mjs build/wasm/switchboard_core.js dist/switchboard_core.js \
+  js/index.js dist/index.js js/rtc.js dist/rtc.js js/forms.js dist/forms.js js/notifications.js dist/notifications.js
+cp -u js/index.d.ts dist/
 # The same module as one classic script with the wasm inside (dist/switchboard.js, global
 # `Switchboard`), for pages that load their client with <script src> as Skapi's examples do.
 if [ ! -f dist/switchboard.js ] || [ -n "$(find dist/index.js dist/rtc.js dist/forms.js dist/notifications.js dist/switchboard_core.js dist/switchboard_core.wasm -newer dist/switchboard.js)" ]; then

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   emscripten                                  # wasm client (3.1.6 on Debian 12)
+  binaryen                                    # wasm-opt: scripts/build.sh shrinks the wasm module
   clang libclang-rt-14-dev                    # fuzzers: clang 14 and its libFuzzer/ASan runtimes
   libboost1.81-dev libssl-dev openssl         # Beast/Asio server, OpenSSL for JWT and Web Push; openssl CLI: e2e push stand-in cert
   nlohmann-json3-dev libcli11-dev
@@ -18,7 +19,7 @@ APT_PACKAGES=(
 )
 # `setup.sh --demo` (npm start): only what building and running the demo needs.
 if [ "${1:-}" = "--demo" ]; then
-  APT_PACKAGES=(build-essential cmake ninja-build pkg-config emscripten libboost1.81-dev libssl-dev libhiredis-dev
+  APT_PACKAGES=(build-essential cmake ninja-build pkg-config emscripten binaryen libboost1.81-dev libssl-dev libhiredis-dev
                 nlohmann-json3-dev libcli11-dev)
 fi
 

@@ -497,6 +497,40 @@ TEST(ClientCore, BatchedMessagesAreSplitIntoFramesInOrder) {
   EXPECT_TRUE(c.results.back().ok);  // the reply in the middle was matched
 }
 
+// The browser platform hands the core only a frame's envelope (src/wasm/post.js): the text before
+// `,"msg":`, closed with '}'. The core takes message and private frames from it, and leaves every
+// other frame to be passed whole.
+TEST(ClientCore, EnvelopesOfMessageFramesAreEnoughAndOthersAreNot) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  Capture posted;
+  h.core->post("1", "bob", posted());
+  auto id = h.last_sent()["id"].get<int64_t>();
+  h.events.clear();
+  auto envelope = [](const std::string& frame) {
+    auto at = frame.find(protocol::kPayloadKey);
+    return at == std::string::npos ? frame : frame.substr(0, at) + "}";
+  };
+  EXPECT_TRUE(h.core->on_transport_head(envelope(protocol::group_message_frame("room", "bob", "cid:9", R"({"a":1})"))));
+  EXPECT_TRUE(h.core->on_transport_head(envelope(protocol::private_message_frame("b\"ob", "cid:9", "", "2"))));
+  ASSERT_EQ(h.types(), (std::vector<std::string>{"message", "private"}));
+  EXPECT_TRUE(h.events[0].from_frame);
+  EXPECT_EQ(h.events[0].sender, "bob");
+  EXPECT_EQ(h.events[0].sender_rid, "room");
+  EXPECT_EQ(h.events[1].sender, "b\"ob");
+  // Not message frames: nothing happens until the whole frame comes.
+  for (const auto& frame : {protocol::ok_frame(id), protocol::notice_frame("USER_LEFT", "room", "bob", "cid:9"),
+                            protocol::rtc_event_frame("bob", "cid:9", "{}"), std::string("{\"op\":\"message\"")})
+    EXPECT_FALSE(h.core->on_transport_head(envelope(frame))) << frame;
+  EXPECT_EQ(h.events.size(), 2u);
+  EXPECT_TRUE(posted.results.empty());
+  h.core->on_transport_text(protocol::ok_frame(id));
+  ASSERT_EQ(posted.results.size(), 1u);
+  EXPECT_TRUE(posted.results.back().ok);
+}
+
 TEST(ClientCore, WithoutJitterTheDelayIsTheWholeCeiling) {
   Options o;
   o.jitter = false;

@@ -4,11 +4,13 @@
 #include <cmath>
 
 #include "../protocol/frames.hpp"
+#include "../protocol/json_text.hpp"
 #include "rtc_signaling.hpp"
 
 namespace sb::client {
 
 namespace p = sb::protocol;
+namespace jt = sb::protocol::json_text;
 using p::Error;
 
 namespace {
@@ -33,13 +35,16 @@ constexpr int kRefreshRetries = 4;
 constexpr double kMaxTimerMs = 2147483647;
 
 // The server's "expires_in" (seconds) in a welcome's or an auth reply's data, when valid.
-std::optional<double> expires_in_of(const nlohmann::json& data) {
-  if (!data.is_object()) return std::nullopt;
-  auto it = data.find("expires_in");
-  if (it == data.end() || !it->is_number()) return std::nullopt;
-  double s = it->get<double>();
-  if (!(s >= 0)) return std::nullopt;
+std::optional<double> expires_in_of(std::string_view data) {
+  double s = 0;
+  if (!jt::get_number(jt::member(data, "expires_in"), s) || !(s >= 0)) return std::nullopt;
   return s;
+}
+
+// A reply's data for Result::data_json: its JSON text, "null" when it has none.
+Result ok_with_data(const p::ServerFrame& f) {
+  Result r{true, {}, {}, f.data.empty() ? "null" : f.data};
+  return r;
 }
 
 Result ok(std::string message) { return Result{true, {}, std::move(message), {}}; }
@@ -183,11 +188,10 @@ void Core::handle_welcome(const p::ServerFrame& f) {
   reconnect_n_ = 0;
   cid_ = f.cid;
   user_ = f.user;
-  if (f.data.is_object() && f.data.contains("max_frame_bytes") && f.data["max_frame_bytes"].is_number_unsigned())
-    max_frame_bytes_ = f.data["max_frame_bytes"].get<std::size_t>();
-  ice_servers_json_ = f.data.is_object() && f.data.contains("ice_servers") && f.data["ice_servers"].is_array()
-                          ? f.data["ice_servers"].dump()
-                          : std::string();
+  if (long long n = 0; jt::get_int(jt::member(f.data, "max_frame_bytes"), n) && n >= 0)
+    max_frame_bytes_ = static_cast<std::size_t>(n);
+  auto ice = jt::member(f.data, "ice_servers");
+  ice_servers_json_ = jt::is_array(ice) ? std::string(ice) : std::string();
   last_rx_ = last_tx_ = clock_.now_ms();
   start_tick();
   stop_refresh();  // anything left from the previous connection is moot
@@ -420,16 +424,12 @@ void Core::send_auth(const std::string& token) {
            [this, epoch](const Result& r) {
              if (epoch == refresh_epoch_ && state_ == State::Open) on_auth_reply(r);
            },
-           [](const p::ServerFrame& f) {
-             Result r = ok({});
-             r.data_json = f.data.dump();
-             return r;
-           });
+           ok_with_data);
 }
 
 void Core::on_auth_reply(const Result& r) {
   if (!r.ok) return refresh_failed();  // refused, timed out, too large
-  auto e = expires_in_of(nlohmann::json::parse(r.data_json, nullptr, false));
+  auto e = expires_in_of(r.data_json);
   if (!e) {  // a token without exp: the server will not close this connection for it
     stop_refresh();
     return;
@@ -536,12 +536,24 @@ void Core::on_transport_text(std::string_view message) {
   });
 }
 
+bool Core::on_transport_head(std::string_view envelope) {
+  p::ServerFrame f;
+  if (!p::parse_server_frame(envelope, f) || (f.op != "message" && f.op != "private")) return false;
+  ++rx_count_;
+  handle_frame(f, 0, 1);
+  return true;
+}
+
 void Core::handle_frame(std::string_view text, std::size_t index, std::size_t count) {
   p::ServerFrame f;
   if (!p::parse_server_frame(text, f)) {
     emit_text("error", "Received a frame that is not valid JSON.", std::string(p::to_string(Error::InvalidRequest)));
     return;
   }
+  handle_frame(f, index, count);
+}
+
+void Core::handle_frame(p::ServerFrame& f, std::size_t index, std::size_t count) {
   if (f.op == "welcome") {
     handle_welcome(f);
   } else if (f.op == "ok" || (f.op == "error" && f.id >= 0)) {
@@ -602,7 +614,7 @@ void Core::post(const std::string& payload_json, const std::string& recipient, R
 
 void Core::post(const std::string& payload_json, const std::string& recipient, const std::string& notification_json,
                 Reply done) {
-  if (!notification_json.empty() && !nlohmann::json::accept(notification_json)) {
+  if (!notification_json.empty() && !jt::valid(notification_json)) {
     done(err(Error::InvalidParameter, "\"notification\" must be JSON."));
     return;
   }
@@ -631,26 +643,28 @@ void Core::push_request(const std::string& op, const std::string& params_json, R
 void Core::groups(const std::string& params_json, Reply done) { query("groups", params_json, std::move(done)); }
 
 void Core::query(const char* op, const std::string& params_json, Reply done) {
-  nlohmann::json params = nlohmann::json::parse(params_json, nullptr, false);
-  if (params.is_discarded() || !(params.is_object() || params.is_null())) {
+  std::string_view text = params_json;
+  text = text.substr(jt::skip_ws(text, 0));
+  if (!jt::valid(text) || !(jt::is_object(text) || jt::is_null(text.substr(0, 4)))) {
     done(err(Error::InvalidParameter, "Query parameters must be an object."));
     return;
   }
-  if (params.is_null()) params = nlohmann::json::object();
-  if (std::string_view(op) == "users" && (!params.contains("group") || params["group"].is_null())) {
+  if (!jt::is_object(text)) text = "{}";
+  std::string params(text);
+  auto group = jt::member(text, "group");
+  if (std::string_view(op) == "users" && (group.empty() || jt::is_null(group))) {
     if (!group_) {
       done(err(Error::InvalidParameter, "No group joined: pass { group } or run joinRealtime() first."));
       return;
     }
-    params["group"] = *group_;
+    params = "{\"group\":";
+    p::append_json_string(params, *group_);
+    jt::append_members(params, text, {"group"});
+    params += '}';
   }
   std::string name = op;
   request([name, params](std::int64_t id) { return p::query_frame(id, name, params); }, std::move(done),
-          [](const p::ServerFrame& f) {
-            Result r = ok({});
-            r.data_json = f.data.dump();
-            return r;
-          });
+          ok_with_data);
 }
 
 void Core::send_rtc(const std::string& cid, const std::string& payload_json, Reply done) {

@@ -109,6 +109,11 @@ class Core {
   void on_token_error(std::uint64_t request, const std::string& message);
   void on_transport_open();
   void on_transport_text(std::string_view text);
+  // For a platform that holds each frame's text itself (src/wasm): one frame's envelope, its text
+  // before `,"msg":` closed with '}' (the whole frame when it has no payload). A message or
+  // private frame is handled here, its event an Event::from_frame, and true returned; for any
+  // other frame nothing happens and false is returned: pass the whole frame to on_transport_text.
+  bool on_transport_head(std::string_view envelope);
   void on_transport_close(int code, const std::string& reason);
   void on_transport_error();  // the socket reported an error; its close follows
 
@@ -130,6 +135,7 @@ class Core {
   void schedule_reconnect();
   void handle_lost(int code, const std::string& reason);
   void handle_frame(std::string_view text, std::size_t index, std::size_t count);
+  void handle_frame(protocol::ServerFrame& f, std::size_t index, std::size_t count);
   void handle_welcome(const protocol::ServerFrame& f);
   void query(const char* op, const std::string& params_json, Reply done);
   void handle_reply(const protocol::ServerFrame& f);

@@ -2,22 +2,20 @@
 
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 #include "../protocol/errors.hpp"
 #include "../protocol/frames.hpp"
+#include "../protocol/json_text.hpp"
 
 namespace sb::client {
 
 namespace p = sb::protocol;
-using nlohmann::json;
+namespace jt = sb::protocol::json_text;
 
 namespace {
 const char* role_name(RtcRole r) { return r == RtcRole::Caller ? "caller" : "callee"; }
 
 bool is_json_value(const std::string& text) {
-  if (text.empty()) return false;
-  return !json::parse(text, nullptr, false).is_discarded();
+  return !text.empty() && jt::valid(text);
 }
 
 // Ends that the other side learns with their code (in the hangup), and their texts.
@@ -273,24 +271,27 @@ void RtcSignaling::emit_signal(Call& c, const std::string& what, std::string dat
 // ---- from the core --------------------------------------------------------------------------
 void RtcSignaling::on_rtc_frame(const std::string& sender, const std::string& sender_cid,
                                 const std::string& payload_json) {
-  json m = json::parse(payload_json, nullptr, false);
-  if (m.is_discarded() || !m.is_object()) return;
+  std::string_view m = payload_json;
+  m = m.substr(jt::skip_ws(m, 0));
+  if (!jt::is_object(m) || !jt::valid(m)) return;
   auto str = [&](const char* k) {
-    auto it = m.find(k);
-    return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
+    std::string out;
+    jt::get_string(jt::member(m, k), out);
+    return out;
   };
   std::string kind = str("kind"), id = str("call"), by = str("by");
   if (kind.empty() || id.empty() || (by != "caller" && by != "callee") || sender_cid.empty()) return;
   // `seq`: absent (an older client: act on arrival) or a non-negative integer.
   std::optional<long long> seq;
-  if (auto s = m.find("seq"); s != m.end()) {
-    if (!s->is_number_integer() || s->get<long long>() < 0) return;
-    seq = s->get<long long>();
+  if (auto s = jt::member(m, "seq"); !s.empty()) {
+    long long n = 0;
+    if (!jt::get_int(s, n) || n < 0) return;
+    seq = n;
   }
   // The sender's role decides ours: a signal from a caller belongs to a call we receive.
   RtcRole mine = by == "caller" ? RtcRole::Callee : RtcRole::Caller;
-  auto data_it = m.find("data");
-  std::string data = data_it != m.end() ? data_it->dump() : std::string();
+  std::string data;
+  p::append_compact_json(data, jt::member(m, "data"));
 
   if (kind == "ring") {
     if (mine != RtcRole::Callee || find_by_wire(sender_cid, id, mine)) return;  // duplicate
@@ -309,8 +310,7 @@ void RtcSignaling::on_rtc_frame(const std::string& sender, const std::string& se
       return;
     }
     double timeout = opt_.ring_timeout_ms;
-    auto t = m.find("timeout");
-    if (t != m.end() && t->is_number() && t->get<double>() > 0) timeout = t->get<double>();
+    if (double t = 0; jt::get_number(jt::member(m, "timeout"), t) && t > 0) timeout = t;
     it->second.timer = clock_.start(timeout + opt_.callee_grace_ms, [this, handle] {
       if (Call* c = find(handle)) {
         c->timer = 0;

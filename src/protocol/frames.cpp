@@ -3,9 +3,13 @@
 #include <array>
 #include <charconv>
 
+#include "json_text.hpp"
+
 namespace sb::protocol {
 
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 using nlohmann::json;
+#endif
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -175,6 +179,7 @@ std::string private_frame(std::int64_t id, std::string_view user, std::string_vi
   return addressed_frame("private", id, "user", user, payload_json, notification_json);
 }
 
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 bool parse_notification(const json& j, const Limits& limits, bool with_config, Notification& out, std::string& message) {
   if (!j.is_object()) return message = "\"notification\" must be { title: string, body: string, config? }.", false;
   auto title = j.find("title"), body = j.find("body");
@@ -199,6 +204,8 @@ bool parse_notification(const json& j, const Limits& limits, bool with_config, N
   return true;
 }
 
+#endif
+
 std::string ping_frame(std::int64_t id) { return head("ping", id) + "}"; }
 
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json) {
@@ -213,13 +220,14 @@ std::string auth_frame(std::int64_t id, std::string_view token) {
   return f;
 }
 
-std::string query_frame(std::int64_t id, std::string_view op, const json& params) {
-  json j = params.is_object() ? params : json::object();
-  j["op"] = op;
-  j["id"] = id;
-  return j.dump();
+std::string query_frame(std::int64_t id, std::string_view op, std::string_view params_json) {
+  auto f = head(op, id);
+  json_text::append_members(f, params_json, {"op", "id"});
+  f += '}';
+  return f;
 }
 
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 namespace {
 bool fail(RequestError& err, std::optional<std::int64_t> id, Error code, std::string msg) {
   err.id = id;
@@ -373,6 +381,7 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
   out.body = std::move(j);
   return true;
 }
+#endif
 
 // ---- server -> client ---------------------------------------------------------------------
 std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
@@ -395,9 +404,11 @@ std::string welcome_frame(std::string_view cid, std::string_view user, const Lim
 
 std::string ok_frame(std::int64_t id) { return head("ok", id) + "}"; }
 
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 std::string ok_frame(std::int64_t id, const json& data) {
   return head("ok", id) + ",\"data\":" + data.dump() + "}";
 }
+#endif
 
 std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message) {
   std::string f = "{\"op\":\"error\",\"id\":";
@@ -460,59 +471,32 @@ std::string notice_frame(std::string_view code, std::string_view group, std::str
                      std::nullopt);
 }
 
-namespace {
-// {"op":"message"|"private","group":..,"sender":..,"sender_cid":..,"msg":<payload>} without a
-// JSON tree: the frames a client receives most. Anything unusual falls back to the full parse.
-bool parse_message_fast(std::string_view text, ServerFrame& out) {
-  static constexpr std::string_view kMessage = "{\"op\":\"message\"", kPrivate = "{\"op\":\"private\"";
-  std::string_view op;
-  if (text.substr(0, kMessage.size()) == kMessage) op = "message";
-  else if (text.substr(0, kPrivate.size()) == kPrivate) op = "private";
-  else return false;
-  std::size_t pos = kMessage.size();
-  ServerFrame f;
-  if (!take_plain_field(text, pos, "group", f.group) || !take_plain_field(text, pos, "sender", f.sender) ||
-      !take_plain_field(text, pos, "sender_cid", f.sender_cid) ||
-      text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}')
-    return false;
-  std::size_t start = pos + kPayloadKey.size();
-  if (start >= text.size() - 1) return false;
-  f.op.assign(op);
-  f.payload.assign(text.substr(start, text.size() - 1 - start));
-  out = std::move(f);
-  return true;
-}
-}  // namespace
-
 bool parse_server_frame(std::string_view text, ServerFrame& out) {
-  if (parse_message_fast(text, out)) return true;
+  namespace jt = json_text;
   std::string envelope;
-  std::string_view payload;
-  json j;
-  if (split_payload(text, envelope, payload)) {
-    j = json::parse(envelope, nullptr, false);
-    out.payload.assign(payload);
-  } else {
-    j = json::parse(text.begin(), text.end(), nullptr, false);
+  std::string_view payload, body = text;
+  bool split = split_payload(text, envelope, payload);
+  if (split) body = envelope;
+  jt::ObjectReader r(body);
+  std::string_view k, v;
+  while (r.next(k, v)) {
+    std::string* str = k == "op"           ? &out.op
+                       : k == "group"      ? &out.group
+                       : k == "sender"     ? &out.sender
+                       : k == "sender_cid" ? &out.sender_cid
+                       : k == "code"       ? &out.code
+                       : k == "message"    ? &out.message
+                       : k == "user"       ? &out.user
+                       : k == "cid"        ? &out.cid
+                                           : nullptr;
+    long long id = 0;
+    if (str) jt::get_string(v, *str);
+    else if (k == "id" && jt::get_int(v, id)) out.id = id;
+    else if (k == "data") out.data.assign(v);
+    else if (k == "msg") out.payload.assign(v);
   }
-  if (j.is_discarded() || !j.is_object()) return false;
-  auto str = [&](const char* k, std::string& dst) {
-    auto it = j.find(k);
-    if (it != j.end() && it->is_string()) dst = it->get<std::string>();
-  };
-  str("op", out.op);
-  if (out.op.empty()) return false;
-  auto id = j.find("id");
-  if (id != j.end() && id->is_number_integer()) out.id = id->get<std::int64_t>();
-  str("code", out.code);
-  str("message", out.message);
-  str("group", out.group);
-  str("sender", out.sender);
-  str("sender_cid", out.sender_cid);
-  str("user", out.user);
-  str("cid", out.cid);
-  auto data = j.find("data");
-  if (data != j.end()) out.data = std::move(*data);
+  if (!r.ok() || out.op.empty()) return false;
+  if (split) out.payload.assign(payload);
   return true;
 }
 

@@ -7,7 +7,11 @@
 #include <string>
 #include <string_view>
 
+// SB_PROTOCOL_CLIENT_ONLY (the wasm build): only what the client needs, without nlohmann/json;
+// the client reads frames with json_text.hpp.
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 #include <nlohmann/json.hpp>
+#endif
 
 #include "errors.hpp"
 #include "limits.hpp"
@@ -70,8 +74,10 @@ std::string ping_frame(std::int64_t id);
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
 // A fresh token for the open connection (docs/protocol.md, Token refresh).
 std::string auth_frame(std::int64_t id, std::string_view token);
-// users / groups: the query fields (docs/protocol.md) as a JSON object, plus op and id.
-std::string query_frame(std::int64_t id, std::string_view op, const nlohmann::json& params);
+// users / groups: the query fields (docs/protocol.md), a valid JSON object, plus op and id.
+std::string query_frame(std::int64_t id, std::string_view op, std::string_view params_json);
+
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 
 // A post's or private message's Web Push notification (docs/protocol.md, Notifications).
 struct Notification {
@@ -105,6 +111,7 @@ struct RequestError {
 
 // Parses and validates one client frame. Never throws.
 bool parse_request(std::string_view text, const Limits& limits, Request& out, RequestError& err);
+#endif
 
 // ---- server -> client ---------------------------------------------------------------------
 // `expires_in`: whole seconds until the connection's token expires; absent when it has no exp.
@@ -113,7 +120,9 @@ std::string welcome_frame(std::string_view cid, std::string_view user, const Lim
                           std::optional<std::int64_t> expires_in = std::nullopt,
                           std::string_view ice_servers_json = {});
 std::string ok_frame(std::int64_t id);
+#ifndef SB_PROTOCOL_CLIENT_ONLY
 std::string ok_frame(std::int64_t id, const nlohmann::json& data);  // {"op":"ok","id":..,"data":..}
+#endif
 std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message);
 std::string group_message_frame(std::string_view group, std::string_view sender,
                                 std::string_view sender_cid, std::string_view payload_json);
@@ -131,8 +140,10 @@ struct ServerFrame {
   std::string code, message;            // error, notice
   std::string group, sender, sender_cid, user, cid;
   std::string payload;                  // raw JSON text of "msg", if any
-  nlohmann::json data;                  // ok replies with data; welcome limits
+  std::string data;                     // raw JSON text of "data" (ok replies, welcome), if any
 };
+// Reads the envelope's fields with json_text (no tree); the payload after `,"msg":` is kept as
+// text without being scanned. A frame without "msg" may be just the envelope of a longer one.
 bool parse_server_frame(std::string_view text, ServerFrame& out);
 
 }  // namespace sb::protocol

@@ -26,16 +26,28 @@ void BrowserTransport::open(const std::string& url) {
   emscripten_websocket_set_onmessage_callback(s, this, &BrowserTransport::on_message);
   emscripten_websocket_set_onclose_callback(s, this, &BrowserTransport::on_close);
   emscripten_websocket_set_onerror_callback(s, this, &BrowserTransport::on_error);
-  // Keep the frame's JS string while it is handled, so events that copy it whole (Event::
-  // from_frame) reach the app through one JSON.parse instead of field-by-field UTF-8 decoding.
-  EM_ASM({
-    var socket = WS.sockets[$0];
-    var inner = socket.onmessage;
-    socket.onmessage = function(e) {
-      Module['sbFrame'] = e.data;
-      try { inner(e); } finally { Module['sbFrame'] = null; }
-    };
-  }, s);
+  // Text frames reach the core through post.js's hook (receive() below) instead of Emscripten's
+  // copy of the whole message into the heap: message events are built from the frame's own JS
+  // string, and the core reads only their envelope.
+  EM_ASM({ Module['sbHook']($0, $1, $2); }, s, this, handlers_);
+}
+
+namespace {
+int g_frame_kind = 0;  // set by frame_event() while receive() runs
+}  // namespace
+
+void BrowserTransport::frame_event(int kind) { g_frame_kind = kind; }
+
+int BrowserTransport::receive(std::string_view text, bool whole) {
+  if (!core_) return 0;
+  g_frame_kind = 0;
+  if (whole) core_->on_transport_text(text);
+  else if (!core_->on_transport_head(text)) return -1;
+  return g_frame_kind;
+}
+
+extern "C" EMSCRIPTEN_KEEPALIVE int sb_receive(BrowserTransport* t, const char* text, int size, int whole) {
+  return t->receive(std::string_view(text, static_cast<std::size_t>(size)), whole != 0);
 }
 
 void BrowserTransport::send(const std::string& text) {

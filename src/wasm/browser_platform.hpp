@@ -13,6 +13,14 @@ class BrowserTransport : public client::Transport {
  public:
   ~BrowserTransport() override;
   void bind(client::Core* core) { core_ = core; }
+  void set_handlers(int handlers) { handlers_ = handlers; }  // Module.sbHandlers[handlers] (post.js)
+  // Text frames arrive through post.js's hook (Module.sbHook), one frame per call, as the
+  // envelope alone (`whole` false: Core::on_transport_head) or whole (Core::on_transport_text).
+  // Returns the kind of the Event::from_frame the frame made (1 message, 2 private, 0 none),
+  // which post.js then builds from the text it holds; -1: the envelope was not enough, send the
+  // whole frame.
+  int receive(std::string_view text, bool whole);
+  static void frame_event(int kind);  // the sink's from_frame events, reported by receive()
   void open(const std::string& url) override;
   void send(const std::string& text) override;
   void close(int code, const std::string& reason) override;
@@ -27,6 +35,7 @@ class BrowserTransport : public client::Transport {
 
   client::Core* core_ = nullptr;
   int socket_ = 0;
+  int handlers_ = 0;
 };
 
 class BrowserClock : public client::Clock {
