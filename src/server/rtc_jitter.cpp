@@ -16,7 +16,7 @@ HubResult WsSession::relay_rtc_with_jitter(const std::string& cid, const std::st
     return HubResult::fail(sb::protocol::Error::RecipientOffline, "No connection " + cid + ".");
   thread_local std::mt19937 rng{std::random_device{}()};
   auto delay = std::uniform_int_distribution<int>(0, ctx_.config.test_rtc_jitter_ms)(rng);
-  auto timer = std::make_shared<boost::asio::steady_timer>(ws_.get_executor(), std::chrono::milliseconds(delay));
+  auto timer = std::make_shared<boost::asio::steady_timer>(socket_.get_executor(), std::chrono::milliseconds(delay));
   timer->async_wait([self = shared_from_this(), timer, cid, payload](beast::error_code ec) {
     if (!ec) self->ctx_.hub.relay_rtc(*self, cid, payload);
   });

@@ -74,6 +74,7 @@ ServerContext::ServerContext(Config c)
 
 Server::Server(Config config)
     : ctx_(std::make_unique<ServerContext>(std::move(config))),
+      ioc_(1),
       acceptor_(net::make_strand(ioc_)),
       accept_timer_(acceptor_.get_executor()) {}
 
@@ -89,15 +90,22 @@ unsigned short Server::start() {
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(ep);
   acceptor_.listen(net::socket_base::max_listen_connections);
-  accept();
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { run_io_thread(ioc_); });
+  // One event loop per thread, each owning the connections it accepted (no strands, no locks on
+  // a connection's own path); the acceptor deals them out in turn.
+  for (unsigned i = 1; i < n; ++i) more_loops_.push_back(std::make_unique<net::io_context>(1));
+  for (auto& loop : more_loops_) work_.push_back(net::make_work_guard(*loop));  // idle loops wait, not return
+  accept();
+  threads_.emplace_back([this] { run_io_thread(ioc_); });
+  for (auto& loop : more_loops_) threads_.emplace_back([&loop = *loop] { run_io_thread(loop); });
   started_ = true;
   return acceptor_.local_endpoint().port();
 }
 
 void Server::accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+  const std::size_t turn = next_loop_++ % (more_loops_.size() + 1);
+  net::io_context& loop = turn == 0 ? ioc_ : *more_loops_[turn - 1];
+  acceptor_.async_accept(loop.get_executor(), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
       return accept_failed(ec);
@@ -158,7 +166,9 @@ void Server::stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  work_.clear();
   ioc_.stop();
+  for (auto& loop : more_loops_) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
   // The close posted above may not have run before the stop (seen under load): the port would

@@ -1,4 +1,4 @@
-// The server: a listener on one io_context run by N threads. Used by main.cpp and, in-process
+// The server: a listener and N event loops (io_contexts), each run by one thread. Used by main.cpp and, in-process
 // on an ephemeral port, by the tests.
 #pragma once
 #include <chrono>
@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,6 +36,9 @@ class Server {
   std::chrono::milliseconds accept_backoff_{0};
   std::chrono::steady_clock::time_point accept_logged_{};
   unsigned long long accept_failures_ = 0;
+  std::vector<std::unique_ptr<boost::asio::io_context>> more_loops_;  // loops 1..N-1 (ioc_ is loop 0)
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::size_t next_loop_ = 0;  // acceptor strand only
   std::vector<std::thread> threads_;
   bool started_ = false;
 };

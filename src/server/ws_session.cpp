@@ -3,17 +3,19 @@
 #include "push/push_requests.hpp"
 
 #include <algorithm>
-#include <sstream>
 
-#include <boost/asio/dispatch.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 
 #include "../protocol/frames.hpp"
 #include "log.hpp"
-#include "notice_round.hpp"
 #include "queries.hpp"
+#include "ws_handshake.hpp"
 
 namespace sb::server {
 
@@ -26,61 +28,54 @@ std::size_t WsSession::hard_message_cap(std::size_t max_frame_bytes) {
 
 WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity, std::string cid)
     : Peer(identity.user, std::move(cid)),
-      ws_(std::move(socket)),
+      socket_(std::move(socket)),
       ctx_(ctx),
       identity_(std::move(identity)),
-      close_timer_(ws_.get_executor()),
-      expiry_timer_(ws_.get_executor()),
+      timer_(socket_.get_executor()),
+      expiry_timer_(socket_.get_executor()),
+      reader_(ctx.config.limits.max_frame_bytes, hard_message_cap(ctx.config.limits.max_frame_bytes)),
       reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes) {
   ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
 WsSession::~WsSession() { ctx_.ws_sessions.fetch_sub(1, std::memory_order_relaxed); }
 
+// On the session's loop (HttpSession runs there). The answer goes out first through the send
+// path; `preread` (frames that came with the upgrade request) is read before the socket.
 void WsSession::run(http::request<http::string_body> req, std::string preread, std::string refusal,
                     int refusal_code, std::string subprotocol) {
   refusal_ = std::move(refusal);
   refusal_code_ = refusal_code;
-  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-  timeouts.idle_timeout = ctx_.config.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.read_message_max(hard_message_cap(ctx_.config.limits.max_frame_bytes));
-  ws_.auto_fragment(false);
-  ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
-    res.set(http::field::server, "switchboard");
-    if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
-  }));
-  if (preread.empty()) {
-    ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  beast::error_code ec;
+  socket_.non_blocking(true, ec);
+  auto answer = ws::answer_upgrade(req, subprotocol);
+  send_control(std::move(answer.response));
+  if (!answer.ok) {  // an HTTP error: the answer is all we send, then TCP ends
+    closing_ = peer_closed_ = true;
+    timer_.expires_after(kCloseGrace);
+    timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->finish(Disconnect::BadFrame);
+    });
+    read();
     return;
   }
-  // Beast accepts a request object or raw bytes, not both; hand it the request as bytes with
-  // what followed it, so that the frames behind the upgrade are read, not dropped.
-  std::ostringstream head;
-  head << req.base();
-  handshake_ = head.str() + preread;
-  ws_.async_accept(net::buffer(handshake_), beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
-}
-
-void WsSession::on_accept(beast::error_code ec) {
-  if (ec) return;
   try {
     start_session();
   } catch (const std::exception& e) {
     fail_internal(e.what());
-    if (!reading_) read();  // the close handshake completes through the read loop
   }
+  if (!preread.empty()) consume(preread.data(), preread.size());
+  read();
 }
 
 void WsSession::start_session() {
+  started_ = true;
   opened_ = refilled_ = std::chrono::steady_clock::now();
   tokens_ = ctx_.config.rate_burst;
   {
     std::lock_guard lock(ctx_.sessions_mu);
     if (ctx_.stopping) {
       close_with(p::close_code::GoingAway, "Server is shutting down.", Disconnect::Shutdown);
-      read();
       return;
     }
     ctx_.sessions.insert(shared_from_this());
@@ -89,7 +84,6 @@ void WsSession::start_session() {
     log::info("conn_refused").kv("cid", cid()).kv("code", refusal_code_).kv("reason", refusal_);
     close_with(refusal_code_, refusal_,
                refusal_code_ == p::close_code::Unauthorized ? Disconnect::Unauthorized : Disconnect::Forbidden);
-    read();
     return;
   }
   std::size_t cap = ctx_.config.max_connections_per_user;
@@ -100,14 +94,12 @@ void WsSession::start_session() {
           .kv("reason", r.message);
       close_with(p::close_code::TryAgainLater, "The cluster backend is unavailable; try again later.",
                  Disconnect::InternalError);
-      read();
       return;
     }
     log::info("conn_refused").kv("cid", cid()).kv("user", user()).kv("code", p::close_code::Forbidden)
         .kv("reason", "connection cap").kv("cap", static_cast<unsigned long long>(cap));
     close_with(p::close_code::Forbidden, "Too many connections for this user (at most " + std::to_string(cap) + ").",
                Disconnect::Forbidden);
-    read();
     return;
   }
   attached_ = true;
@@ -115,7 +107,7 @@ void WsSession::start_session() {
   log::info("conn_open").kv("cid", cid()).kv("user", user());
   deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in(), ctx_.config.ice_servers_json)));
   arm_expiry();
-  read();
+  arm_idle();
 }
 
 namespace {
@@ -183,53 +175,102 @@ HubResult WsSession::refresh(const std::string& token, nlohmann::json& data) {
   return {};
 }
 
-// Reads in pieces so that an oversized message can be dropped as it streams in, without
-// buffering it: the connection survives with a TOO_LARGE error.
+namespace {
+// One receive buffer per I/O thread: a connection holds no read buffer between messages (the
+// reader keeps only a message split over reads).
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr int kReadsPerWake = 4;  // then the loop serves others before this socket again
+thread_local char t_read_buffer[kReadChunk];
+}  // namespace
+
 void WsSession::read() {
-  reading_ = true;
-  std::size_t chunk = std::clamp<std::size_t>(ctx_.config.limits.max_frame_bytes + 1, 4096, 1024 * 1024);
-  ws_.async_read_some(buffer_, chunk,
-                      net::bind_allocator(net::recycling_allocator<void>(),
-                                          beast::bind_front_handler(&WsSession::on_read, shared_from_this())));
+  if (read_waiting_ || finished_) return;
+  read_waiting_ = true;
+  socket_.async_wait(tcp::socket::wait_read,
+                     net::bind_allocator(net::recycling_allocator<void>(), [self = shared_from_this()](beast::error_code ec) {
+                       self->read_waiting_ = false;
+                       self->on_readable(ec);
+                     }));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    finish(ec);
-    return;
-  }
-  message_bytes_ += bytes;
-  const std::size_t max = ctx_.config.limits.max_frame_bytes;
-  if (message_bytes_ > max) {
-    discarding_ = true;
-    buffer_.consume(buffer_.size());
-  }
-  if (!ws_.is_message_done()) {
-    read();
-    return;
-  }
-  ctx_.metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
-  ctx_.metrics.bytes_in.fetch_add(message_bytes_, std::memory_order_relaxed);
-  if (!attached_ || closing_) {
-    // refused or closing: frames are not served; keep reading until the close completes
-  } else if (discarding_) {
-    if (take_token())
-      reply_error(std::nullopt, p::Error::TooLarge, "Frame is larger than " + std::to_string(max) + " bytes.");
-  } else if (!ws_.got_text()) {
-    if (take_token()) reply_error(std::nullopt, p::Error::NotSupported, "Binary frames are not supported.");
-  } else {
-    auto data = buffer_.cdata();
-    // The handler boundary: whatever a request makes throw ends this connection only.
-    try {
-      handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
-    } catch (const std::exception& e) {
-      fail_internal(e.what());
+void WsSession::on_readable(beast::error_code ec) {
+  if (finished_) return;
+  if (ec) return finish(Disconnect::ConnectionLost);
+  const int fd = socket_.native_handle();
+  for (int i = 0; i < kReadsPerWake; ++i) {
+    ssize_t n = ::recv(fd, t_read_buffer, kReadChunk, MSG_DONTWAIT);
+    if (n > 0) {
+      heard_ = true;
+      consume(t_read_buffer, static_cast<std::size_t>(n));
+      if (finished_) return;
+      if (static_cast<std::size_t>(n) < kReadChunk) break;  // drained
+      continue;
     }
+    if (n == 0) {  // the peer's FIN: the end of a close handshake, or a lost connection
+      return finish(peer_closed_ ? Disconnect::ClientClosed : Disconnect::ConnectionLost);
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    return finish(Disconnect::ConnectionLost);
   }
-  buffer_.consume(buffer_.size());
-  message_bytes_ = 0;
-  discarding_ = false;
-  read();  // also while closing: the closing handshake ends with a read error
+  reader_.trim();
+  read();
+}
+
+// Bytes from the peer. After its close frame (or a failure) nothing more is read as frames.
+void WsSession::consume(char* data, std::size_t n) {
+  if (peer_closed_ || reader_.closed()) return;
+  if (auto f = reader_.feed(data, n, *this); f != ws::ReadFail::None) {
+    peer_closed_ = true;  // the rest of the stream is not WebSocket any more
+    flush();              // answers to what came before the bad frame still go out, then the close
+    close_with(ws::close_code_of(f), "", f == ws::ReadFail::TooBig ? Disconnect::TooLarge : Disconnect::BadFrame);
+  }
+}
+
+void WsSession::on_message(bool text, std::string_view payload) {
+  ctx_.metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
+  ctx_.metrics.bytes_in.fetch_add(payload.size(), std::memory_order_relaxed);
+  if (!attached_ || closing_) return;  // refused or closing: frames are not served
+  if (!text) {
+    if (take_token()) reply_error(std::nullopt, p::Error::NotSupported, "Binary frames are not supported.");
+    return;
+  }
+  // The handler boundary: whatever a request makes throw ends this connection only.
+  try {
+    handle(payload);
+  } catch (const std::exception& e) {
+    fail_internal(e.what());
+  }
+}
+
+void WsSession::on_oversized(bool) {
+  ctx_.metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
+  if (!attached_ || closing_) return;
+  if (take_token())
+    reply_error(std::nullopt, p::Error::TooLarge,
+                "Frame is larger than " + std::to_string(ctx_.config.limits.max_frame_bytes) + " bytes.");
+}
+
+void WsSession::on_ping(std::string_view payload) {
+  if (!closing_) send_control(ws::control_frame(ws::kPong, payload));
+}
+
+// The peer's close: answered with its own code (RFC 6455 §5.5.1) unless ours is out already;
+// either way the handshake is then complete and the TCP connection ends.
+void WsSession::on_close(std::uint16_t code, std::string_view) {
+  peer_closed_ = true;
+  if (!closing_) {
+    flush();  // answers to the requests before the close go out first, as far as the socket takes them
+    closing_ = true;
+    drop_queued();
+    send_control(code ? ws::close_frame(code, "") : ws::control_frame(ws::kClose, ""));
+    timer_.expires_after(kCloseGrace);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->finish(Disconnect::ClientClosed);
+    });
+  } else if (close_sent_) {
+    after_close_sent();
+  }
 }
 
 // Token bucket: `rate_per_second` requests per second on average, `rate_burst` at once.
@@ -351,129 +392,21 @@ void WsSession::reply_error(const std::optional<std::int64_t>& id, p::Error code
   reply(p::error_frame(id, code, message));
 }
 
-// Called from any thread. The byte count is checked here so a flood from many publishers is
-// refused before it is queued; the queue itself is touched only on the strand.
-void WsSession::deliver(const Frame& frame) {
-  if (cut_off_.load(std::memory_order_relaxed)) return;
-  auto total = buffered_.fetch_add(frame->size(), std::memory_order_relaxed) + frame->size();
-  if (total > ctx_.config.max_buffered_bytes) {
-    buffered_.fetch_sub(frame->size(), std::memory_order_relaxed);
-    if (!cut_off_.exchange(true)) {
-      ctx_.metrics.slow_consumer_cutoffs.fetch_add(1, std::memory_order_relaxed);
-      net::post(ws_.get_executor(), [self = shared_from_this()] {
-        log::warn("slow_consumer").kv("cid", self->cid()).kv("user", self->user())
-            .kv("buffered", static_cast<unsigned long long>(self->buffered()));
-        self->close_with(p::close_code::SlowConsumer, "Slow consumer: outgoing buffer over the limit.",
-                         Disconnect::SlowConsumer);
-      });
-    }
-    return;
-  }
-  bool post;
-  {
-    std::lock_guard lock(out_mu_);
-    pending_.push_back(frame);
-    post = !flush_due_;
-    flush_due_ = true;
-  }
-  if (post) schedule_flush();
-}
-
-namespace {
-// Connections that got frames in this round of this I/O thread (run_io_thread).
-thread_local std::vector<std::shared_ptr<WsSession>>* t_round = nullptr;
-}  // namespace
-
-void WsSession::schedule_flush() {
-  if (t_round) t_round->push_back(shared_from_this());
-  else  // not on an I/O thread: flush at once
-    net::post(ws_.get_executor(),
-              net::bind_allocator(net::recycling_allocator<void>(), [self = shared_from_this()] { self->flush(); }));
-}
-
-constexpr std::size_t kRoundHandlers = 64;
-
-void run_io_thread(net::io_context& ioc) {
-  std::vector<std::shared_ptr<WsSession>> round, posting;
-  t_round = &round;
-  NoticeRound notices;  // presence notices of a round go out as one frame per member
-  while (!ioc.stopped()) {
-    // A round is bounded, so that a steady stream of input cannot hold back the flushes.
-    std::size_t ran = 0;
-    try {
-      while (ran < kRoundHandlers && ioc.poll_one()) ++ran;
-      if (ran == 0 && round.empty()) ioc.run_one();  // nothing ready: wait for the next event
-    } catch (const std::exception& e) {
-      // The last line of defence: session handlers catch their own (with their cid); whatever
-      // still gets here is logged and the loop goes on serving everyone else.
-      log::error("io_exception").kv("what", e.what());
-    }
-    try {
-      notices.end_turn();  // before the flushes below, so that they carry the notices
-    } catch (const std::exception& e) {
-      log::error("io_exception").kv("what", e.what());
-    }
-    posting.swap(round);
-    for (auto& s : posting)
-      net::post(s->ws_.get_executor(),
-                net::bind_allocator(net::recycling_allocator<void>(), [s] { s->flush(); }));
-    posting.clear();
-  }
-  t_round = nullptr;
-}
-
-namespace {
-// One outgoing WebSocket message holds at most this much of a batch (a single larger frame
-// still goes alone), so a backlog reaches a browser in digestible pieces.
-constexpr std::size_t kMaxBatchBytes = 256 * 1024;
-constexpr char kFrameSeparator = '\n';
-}  // namespace
-
-void WsSession::flush() {
-  if (writing_) return;  // the write's completion flushes again
-  if (closing_) return drop_queued();
-  std::size_t bytes = 0;
-  {
-    std::lock_guard lock(out_mu_);
-    std::size_t n = 0;
-    while (n < pending_.size() && (n == 0 || bytes + pending_[n]->size() < kMaxBatchBytes)) bytes += pending_[n++]->size();
-    if (n == pending_.size()) {
-      inflight_.swap(pending_);  // the usual case: all of it; both keep their capacity
+void WsSession::arm_idle() {
+  if (ctx_.config.idle_timeout.count() <= 0 || closing_ || finished_) return;
+  timer_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.config.idle_timeout) / 2);
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->closing_ || self->finished_) return;
+    if (self->heard_) {
+      self->heard_ = self->pinged_ = false;
+    } else if (!self->pinged_) {
+      self->pinged_ = true;
+      self->send_control(ws::control_frame(ws::kPing, ""));
     } else {
-      inflight_.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.begin() + n));
-      pending_.erase(pending_.begin(), pending_.begin() + n);
+      return self->finish(Disconnect::IdleTimeout);
     }
-    if (inflight_.empty()) {
-      flush_due_ = false;
-      return;
-    }
-  }
-  gather_.clear();
-  for (std::size_t i = 0; i < inflight_.size(); ++i) {
-    if (i) gather_.push_back(net::buffer(&kFrameSeparator, 1));
-    gather_.push_back(net::buffer(*inflight_[i]));
-  }
-  writing_ = true;
-  ws_.text(true);
-  // The recycling allocator keeps Beast's per-write operation state out of malloc.
-  ws_.async_write(gather_, net::bind_allocator(net::recycling_allocator<void>(),
-                                               [self = shared_from_this(), bytes](beast::error_code ec, std::size_t) {
-    self->writing_ = false;
-    self->buffered_.fetch_sub(bytes, std::memory_order_relaxed);
-    self->ctx_.metrics.messages_out.fetch_add(self->inflight_.size(), std::memory_order_relaxed);
-    self->ctx_.metrics.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-    self->inflight_.clear();
-    if (ec) return self->drop_queued();  // the read side sees the error and finishes
-    self->flush();
-  }));
-}
-
-// Closing or failed: what is still queued will not be sent.
-void WsSession::drop_queued() {
-  std::lock_guard lock(out_mu_);
-  for (auto& f : pending_) buffered_.fetch_sub(f->size(), std::memory_order_relaxed);
-  pending_.clear();
-  flush_due_ = false;
+    self->arm_idle();
+  });
 }
 
 // Starts the closing handshake and bounds it: a peer that does not read (a slow consumer, or a
@@ -482,36 +415,36 @@ void WsSession::close_with(int code, std::string reason, Disconnect why) {
   if (closing_ || finished_) return;
   closing_ = true;
   why_ = why;
-  websocket::close_reason cr(static_cast<std::uint16_t>(code));
+  drop_queued();
   // A close frame's payload is at most 125 bytes: 2 for the code, the reason cut on a character
   // boundary (a reason that is not valid UTF-8 fails the close, and the browser sees 1006).
-  cr.reason = std::string(p::utf8_prefix(reason, 123));
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
-  close_timer_.expires_after(kCloseGrace);
-  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) self->ws_.next_layer().close(ec);
+  send_control(ws::close_frame(static_cast<std::uint16_t>(code), reason));
+  timer_.expires_after(kCloseGrace);
+  timer_.async_wait([self = shared_from_this(), why](beast::error_code ec) {
+    if (!ec) self->finish(why);
   });
 }
 
 void WsSession::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->close_with(p::close_code::GoingAway, "Server is shutting down.", Disconnect::Shutdown);
   });
 }
 
-void WsSession::finish(beast::error_code ec) {
+// The end, once: the socket closes (pending waits complete with an error and do nothing).
+void WsSession::finish(Disconnect why) {
   if (finished_) return;
   finished_ = true;
-  close_timer_.cancel();
+  beast::error_code ec;
+  timer_.cancel();
   expiry_timer_.cancel();
-  Disconnect why = Disconnect::ConnectionLost;
+  socket_.close(ec);
+  drop_queued();
+  batch_.clear();
+  control_.clear();
+  unit_size_ = 0;
+  if (!started_) return;  // the upgrade was refused at the HTTP level: no session to count
   if (why_) why = *why_;
-  else if (ec == websocket::error::closed) why = Disconnect::ClientClosed;
-  else if (ec == beast::error::timeout) why = Disconnect::IdleTimeout;
-  else if (ec == websocket::error::message_too_big) why = Disconnect::TooLarge;
-  else if (ec.category() == beast::error_code(websocket::error::closed).category() ||
-           ec == websocket::condition::protocol_violation)
-    why = Disconnect::BadFrame;
   // Refused connections were counted by their refusal reason; count every session once.
   ctx_.metrics.disconnect(why);
   if (attached_) {
