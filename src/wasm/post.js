@@ -116,10 +116,9 @@ function sbFrame(transport, h, text) {
 }
 
 Module['sbHook'] = function (id, transport, h) {
-  var socket = WS.sockets[id], inner = socket.onmessage;
-  socket.onmessage = function (e) {
+  WS.sockets[id].onmessage = function (e) {
     var d = e.data;
-    if (typeof d !== 'string') return inner(e);
+    if (typeof d !== 'string') return;  // no binary frames in this protocol
     // The server may batch frames into one message, separated by '\n' (docs/protocol.md).
     if (d.indexOf('\n') < 0) return sbFrame(transport, h, d);
     var parts = d.split('\n');
