@@ -136,11 +136,16 @@ std::string head(std::string_view op, std::int64_t id) {
 }
 }  // namespace
 
-std::string join_frame(std::int64_t id, const std::optional<std::string>& group) {
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group, const StreamPosition* since) {
   auto f = head("join", id);
   f += ",\"group\":";
   if (group) append_json_string(f, *group);
   else f += "null";
+  if (since) {
+    f += ",\"since\":{\"offset\":" + std::to_string(since->offset) + ",\"epoch\":";
+    append_json_string(f, since->epoch);
+    f += '}';
+  }
   f += '}';
   return f;
 }
@@ -148,12 +153,17 @@ std::string join_frame(std::int64_t id, const std::optional<std::string>& group)
 namespace {
 // {"op":..,"id":..,"<key>":"<value>","msg":<payload>}: the layout parse_request reads fastest.
 std::string addressed_frame(std::string_view op, std::int64_t id, std::string_view key, std::string_view value,
-                            std::string_view payload_json, std::string_view notification_json = {}) {
+                            std::string_view payload_json, std::string_view notification_json = {},
+                            std::string_view idempotency_key = {}) {
   auto f = head(op, id);
   f += ",\"";
   f += key;
   f += "\":";
   append_json_string(f, value);
+  if (!idempotency_key.empty()) {
+    f += ",\"key\":";
+    append_json_string(f, idempotency_key);
+  }
   if (!notification_json.empty()) {
     f += ",\"notification\":";
     f += notification_json;
@@ -166,13 +176,13 @@ std::string addressed_frame(std::string_view op, std::int64_t id, std::string_vi
 }  // namespace
 
 std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
-                       std::string_view notification_json) {
-  return addressed_frame("post", id, "group", group, payload_json, notification_json);
+                       std::string_view notification_json, std::string_view key) {
+  return addressed_frame("post", id, "group", group, payload_json, notification_json, key);
 }
 
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
-                          std::string_view notification_json) {
-  return addressed_frame("private", id, "user", user, payload_json, notification_json);
+                          std::string_view notification_json, std::string_view key) {
+  return addressed_frame("private", id, "user", user, payload_json, notification_json, key);
 }
 
 bool parse_notification(const json& j, const Limits& limits, bool with_config, Notification& out, std::string& message) {
@@ -472,9 +482,17 @@ bool parse_message_fast(std::string_view text, ServerFrame& out) {
   std::size_t pos = kMessage.size();
   ServerFrame f;
   if (!take_plain_field(text, pos, "group", f.group) || !take_plain_field(text, pos, "sender", f.sender) ||
-      !take_plain_field(text, pos, "sender_cid", f.sender_cid) ||
-      text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}')
+      !take_plain_field(text, pos, "sender_cid", f.sender_cid))
     return false;
+  static constexpr std::string_view kOffset = ",\"offset\":";
+  if (text.compare(pos, kOffset.size(), kOffset) == 0) {  // the stream position, when given
+    pos += kOffset.size();
+    auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), f.offset);
+    if (ec != std::errc() || end == text.data() + pos) return false;
+    pos = static_cast<std::size_t>(end - text.data());
+    if (!take_plain_field(text, pos, "epoch", f.epoch)) return false;
+  }
+  if (text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}') return false;
   std::size_t start = pos + kPayloadKey.size();
   if (start >= text.size() - 1) return false;
   f.op.assign(op);
@@ -511,6 +529,9 @@ bool parse_server_frame(std::string_view text, ServerFrame& out) {
   str("sender_cid", out.sender_cid);
   str("user", out.user);
   str("cid", out.cid);
+  str("epoch", out.epoch);
+  auto offset = j.find("offset");
+  if (offset != j.end() && offset->is_number_unsigned()) out.offset = offset->get<std::uint64_t>();
   auto data = j.find("data");
   if (data != j.end()) out.data = std::move(*data);
   return true;

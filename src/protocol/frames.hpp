@@ -60,12 +60,21 @@ void for_each_frame(std::string_view message, Fn&& fn) {
 enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping, Auth, Vapid, Subscribe, Unsubscribe, Push };
 std::optional<Op> op_from_string(std::string_view s);
 
-std::string join_frame(std::int64_t id, const std::optional<std::string>& group);
+// A place in a stream (docs/protocol.md, Recovery): the last offset seen under an epoch.
+struct StreamPosition {
+  std::string epoch;
+  std::uint64_t offset = 0;
+};
+
+// `since`: the joined group's position, for the server to replay what came after it.
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group,
+                       const StreamPosition* since = nullptr);
 // `notification_json`: Skapi's {title, body, config?} for Web Push (docs/protocol.md), or empty.
+// `key`: the idempotency key (docs/protocol.md, Posts while offline), or empty.
 std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
-                       std::string_view notification_json = {});
+                       std::string_view notification_json = {}, std::string_view key = {});
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
-                          std::string_view notification_json = {});
+                          std::string_view notification_json = {}, std::string_view key = {});
 std::string ping_frame(std::int64_t id);
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
 // A fresh token for the open connection (docs/protocol.md, Token refresh).
@@ -131,6 +140,8 @@ struct ServerFrame {
   std::string code, message;            // error, notice
   std::string group, sender, sender_cid, user, cid;
   std::string payload;                  // raw JSON text of "msg", if any
+  std::uint64_t offset = 0;             // message, private: the stream position (0: none given)
+  std::string epoch;                    //   and its epoch
   nlohmann::json data;                  // ok replies with data; welcome limits
 };
 bool parse_server_frame(std::string_view text, ServerFrame& out);

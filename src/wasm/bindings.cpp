@@ -6,6 +6,10 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
 #include "browser_platform.hpp"
 #include "../client/pager.hpp"
 #include "../client/rtc_signaling.hpp"
@@ -19,6 +23,12 @@ double num(const val& options, const char* key, double fallback) {
   if (options.isUndefined() || options.isNull()) return fallback;
   val v = options[key];
   return v.isNumber() ? v.as<double>() : fallback;
+}
+
+// A count option: a number >= 0 (larger than size_t holds: the largest), else the default.
+std::size_t size(const val& options, const char* key, std::size_t fallback) {
+  double v = num(options, key, -1), max = static_cast<double>(std::numeric_limits<std::uint32_t>::max());
+  return v >= 0 ? static_cast<std::size_t>(std::min(v, max)) : fallback;
 }
 
 class JsHost : public client::Host {
@@ -127,6 +137,8 @@ class WasmClient {
     if (!o.isUndefined() && !o.isNull() && o["jitter"].isFalse()) opt.jitter = false;
     opt.connect_timeout_ms = num(o, "connectTimeout", opt.connect_timeout_ms);
     opt.request_timeout_ms = num(o, "requestTimeout", opt.request_timeout_ms);
+    opt.queue_max_count = size(o, "queueMaxCount", opt.queue_max_count);
+    opt.queue_max_bytes = size(o, "queueMaxBytes", opt.queue_max_bytes);
     opt.keepalive_ms = num(o, "keepAlive", opt.keepalive_ms);
     opt.dead_after_ms = num(o, "deadAfter", opt.dead_after_ms);
     return opt;
