@@ -96,7 +96,7 @@ TEST(ClientRecoveryFrames, PositionsAndKeysOnTheWire) {
   EXPECT_EQ(none.offset, 0u);
   EXPECT_EQ(none.epoch, "");
 
-  protocol::StreamPosition since{"e1", 42};
+  protocol::StreamPosition since{42, "e1"};
   auto join = nlohmann::json::parse(protocol::join_frame(3, std::string("room"), &since));
   EXPECT_EQ(join["since"], (nlohmann::json{{"offset", 42}, {"epoch", "e1"}}));
   EXPECT_FALSE(nlohmann::json::parse(protocol::join_frame(3, std::string("room")))["since"].is_object());

@@ -30,7 +30,7 @@ bool StreamCursor::accept(std::string_view epoch, std::uint64_t offset) {
     return true;
   }
   // First frame, or a new epoch (its history was lost): start following it here.
-  pos_ = protocol::StreamPosition{std::string(epoch), offset};
+  pos_ = protocol::StreamPosition{offset, std::string(epoch)};
   return true;
 }
 

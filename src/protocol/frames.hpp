@@ -62,8 +62,8 @@ std::optional<Op> op_from_string(std::string_view s);
 
 // A place in a stream (docs/protocol.md, Recovery): the last offset seen under an epoch.
 struct StreamPosition {
-  std::string epoch;
   std::uint64_t offset = 0;
+  std::string epoch;
 };
 
 // `since`: the joined group's position, for the server to replay what came after it.
