@@ -52,6 +52,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
  private:
   void on_accept(beast::error_code ec);
   void start_session();  // after the upgrade: refusal, connection caps, attach, welcome
+  void open_private_stream();  // the welcome, then the private frames missed since since_
   void read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
@@ -101,6 +102,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   bool finished_ = false;
   std::optional<Disconnect> why_;  // set when the server closes
   std::string refusal_;
+  std::string since_;              // the connect URL's since= (docs/protocol.md, Recovery)
   std::string handshake_;          // the upgrade request, re-serialised, plus preread bytes
   int refusal_code_ = 0;
   double tokens_ = 0;              // rate limit bucket
