@@ -1,6 +1,7 @@
 // The portable client core: connection state machine, reconnect with backoff, request ids and
-// replies, the joined group, keep-alive, and events shaped like Skapi's RealtimeCallback
-// argument. Single-threaded: every method and every platform callback runs on one thread.
+// replies, the joined group, keep-alive, recovery of missed messages (streams.hpp), the offline
+// queue (outbox.hpp), and events shaped like Skapi's RealtimeCallback argument.
+// Single-threaded: every method and every platform callback runs on one thread.
 #pragma once
 #include <cstdint>
 #include <deque>
