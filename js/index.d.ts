@@ -164,7 +164,7 @@ export interface ReconnectOptions {
 
 /** Calls made while the connection is down wait here, in order, and go out after the rejoin. */
 export interface OfflineQueueOptions {
-  /** calls that may wait (default 1000); one more fails at once with QUEUE_FULL */
+  /** calls that may wait (default 1000; 0: none); one more fails at once with QUEUE_FULL */
   maxCount?: number;
   /** framed bytes that may wait (default 1048576); a call past it fails at once with QUEUE_FULL */
   maxBytes?: number;
