@@ -10,6 +10,12 @@ using namespace sb::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text = sb::fuzz::bytes(data, size);
+  {
+    StreamPosition pos;  // the connect URL's since=, from the same bytes
+    if (parse_stream_position(text, pos))
+      SB_FUZZ_CHECK(valid_stream_token(pos.epoch) && text.substr(text.rfind('.') + 1) == std::to_string(pos.offset),
+                    "since=: a valid epoch and the offset's own digits");
+  }
   const Limits limits;
   Request req;
   RequestError err;
@@ -45,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case Op::Push:
       break;
   }
+  // Stream fields (docs/protocol.md, Streams and recovery): the server stores and echoes them.
+  SB_FUZZ_CHECK(req.key.empty() || ((req.op == Op::Post || req.op == Op::Private) && valid_stream_token(req.key)),
+                "a key only on post/private, 1..64 of [A-Za-z0-9_-]");
+  SB_FUZZ_CHECK(!req.since || (req.op == Op::Join && valid_stream_token(req.since->epoch)),
+                "since only on join, with a valid epoch");
   if (req.notification) {
     // What the push service will encrypt and send: Skapi's size rule holds for every accepted one.
     SB_FUZZ_CHECK(req.op == Op::Post || req.op == Op::Private, "a notification only on post/private");

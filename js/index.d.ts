@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'DISCONNECTED'
   | 'CLOSED'
+  /** a call made while reconnecting: the offline queue is at offlineQueue.maxCount or maxBytes */
+  | 'QUEUE_FULL'
   | 'NOT_SUPPORTED'
   | 'UNAVAILABLE'
   | 'INTERNAL'
@@ -38,7 +40,10 @@ export declare class RealtimeError extends Error {
   constructor(code: ErrorCode, message: string);
 }
 
-export type NoticeCode = 'USER_JOINED' | 'USER_LEFT' | 'USER_DISCONNECTED';
+/** RECOVERY_FAILED: messages sent while this page was disconnected could not be replayed (the
+ * server restarted or its history no longer reaches back); sender_rid is the group, or null for
+ * private messages. Live messages follow; refetch what matters. */
+export type NoticeCode = 'USER_JOINED' | 'USER_LEFT' | 'USER_DISCONNECTED' | 'RECOVERY_FAILED';
 
 /** The argument of the RealtimeCallback, shaped as Skapi's. */
 export interface RealtimeEvent {
@@ -157,6 +162,14 @@ export interface ReconnectOptions {
   jitter?: boolean;
 }
 
+/** Calls made while the connection is down wait here, in order, and go out after the rejoin. */
+export interface OfflineQueueOptions {
+  /** calls that may wait (default 1000; 0: none); one more fails at once with QUEUE_FULL */
+  maxCount?: number;
+  /** framed bytes that may wait (default 1048576); a call past it fails at once with QUEUE_FULL */
+  maxBytes?: number;
+}
+
 export interface RealtimeOptions {
   /** WebSocket URL, or several nodes' URLs (a lost connection tries the next); default:
    * ws(s)://<page origin>/realtime */
@@ -171,6 +184,8 @@ export interface RealtimeOptions {
   connectTimeout?: number;
   /** ms to wait for a reply, or for the connection when a call is made while reconnecting (default 10000) */
   requestTimeout?: number;
+  /** bounds of the offline queue (docs/api.md, Offline queue) */
+  offlineQueue?: OfflineQueueOptions;
   /** ms of silence before a keep-alive ping (default 15000) */
   keepAlive?: number;
   /** ms without any frame before the connection is treated as dead and replaced (default 40000) */

@@ -74,6 +74,8 @@ export class Realtime {
    *   on the open connection
    * @param {string|URL} [options.wasmUrl] where switchboard_core.wasm is; default: beside this file
    * @param {object} [options.reconnect] {initialDelay, maxDelay, maxAttempts, jitter} in ms / count
+   * @param {object} [options.offlineQueue] {maxCount, maxBytes}: calls made while reconnecting
+   *   wait in order up to these bounds; past them they fail at once with QUEUE_FULL
    */
   constructor(options = {}) {
     this._options = options;
@@ -323,6 +325,8 @@ export class Realtime {
       jitter: r.jitter,
       connectTimeout: o.connectTimeout,
       requestTimeout: o.requestTimeout,
+      queueMaxCount: o.offlineQueue && o.offlineQueue.maxCount,
+      queueMaxBytes: o.offlineQueue && o.offlineQueue.maxBytes,
       keepAlive: o.keepAlive,
       deadAfter: o.deadAfter,
       rtcConnectTimeout: o.rtcConnectTimeout,

@@ -52,11 +52,10 @@ Result err(Error code, std::string message) {
   return Result{false, std::string(p::to_string(code)), std::move(message), {}};
 }
 
-std::string url_with_token(const std::string& url, const std::string& token) {
+std::string url_escape(const std::string& text) {
   static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out = url;
-  out += url.find('?') == std::string::npos ? "?token=" : "&token=";
-  for (unsigned char c : token) {
+  std::string out;
+  for (unsigned char c : text) {
     if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
@@ -65,6 +64,10 @@ std::string url_with_token(const std::string& url, const std::string& token) {
     }
   }
   return out;
+}
+
+std::string url_with_token(const std::string& url, const std::string& token) {
+  return url + (url.find('?') == std::string::npos ? "?token=" : "&token=") + url_escape(token);
 }
 
 // A failed connection attempt's error, from the close code the server sent.
@@ -89,7 +92,7 @@ Core::Core(Transport& transport, Clock& clock, Host& host, EventSink sink, Optio
 Core::~Core() {
   stop_timers();
   for (auto& [id, pend] : pending_) clock_.cancel(pend.timer);
-  for (auto& q : queued_) clock_.cancel(q.timer);
+  for (auto& q : outbox_.take_all()) clock_.cancel(q.timer);
 }
 
 // ---- events ---------------------------------------------------------------------------------
@@ -153,7 +156,12 @@ void Core::on_token(std::uint64_t request, const std::string& token) {
     return;
   }
   if (request != attempt_ || state_ != State::Connecting) return;
-  transport_.open(url_with_token(urls_[url_at_], token));
+  std::string url = url_with_token(urls_[url_at_], token);
+  // The private stream's position (docs/protocol.md, Recovery): since=<epoch>.<offset>.
+  auto* since = user_stream_.since();
+  user_since_sent_ = since != nullptr;
+  if (since) url += "&since=" + url_escape(since->epoch) + "." + std::to_string(since->offset);
+  transport_.open(url);
 }
 
 void Core::on_token_error(std::uint64_t request, const std::string& message) {
@@ -188,6 +196,9 @@ void Core::handle_welcome(const p::ServerFrame& f) {
   reconnect_n_ = 0;
   cid_ = f.cid;
   user_ = f.user;
+  // Another user (a new token) has another private stream: a position of the old one means nothing.
+  bool user_asked = user_since_sent_ && user_stream_.name() == user_;
+  user_stream_.track(user_);
   if (long long n = 0; jt::get_int(jt::member(f.data, "max_frame_bytes"), n) && n >= 0)
     max_frame_bytes_ = static_cast<std::size_t>(n);
   auto ice = jt::member(f.data, "ice_servers");
@@ -197,26 +208,75 @@ void Core::handle_welcome(const p::ServerFrame& f) {
   stop_refresh();  // anything left from the previous connection is moot
   if (auto e = expires_in_of(f.data)) schedule_refresh(*e);
   // Rejoin first: the server handles frames in order, so queued posts land in the group.
-  if (group_) {
-    auto group = *group_;
-    send_now([group](std::int64_t id) { return p::join_frame(id, group); },
-             [this](const Result& r) {
-               if (!r.ok) {
-                 group_.reset();
-                 emit_text("error", "Could not rejoin the group: " + r.message, r.code);
-               }
-             },
-             nullptr);
-  }
+  rejoin();
   emit_text("success", kConnected);
+  if (auto stream = jt::member(f.data, "stream"); jt::is_object(stream))
+    settle_stream(user_stream_, stream, user_asked, std::string());
   finish_connect(ok(kConnected));
-  auto queued = std::move(queued_);
-  queued_.clear();
-  for (auto& q : queued) {
+  send_waiting();
+}
+
+// Rejoins the group after a reconnect, from where its stream was: the server replays what
+// came after that before its ok, whose data says whether it could.
+void Core::rejoin() {
+  if (!group_) return;
+  auto group = *group_;
+  group_stream_.track(group);
+  std::optional<p::StreamPosition> since;
+  if (auto* s = group_stream_.since()) since = *s;
+  send_now([group, since](std::int64_t id) { return p::join_frame(id, group, since ? &*since : nullptr); },
+           [this](const Result& r) {
+             // A connection lost again before the answer: the next welcome rejoins from here.
+             if (!r.ok && r.code != p::to_string(Error::Disconnected)) {
+               group_.reset();
+               group_stream_.reset();
+               emit_text("error", "Could not rejoin the group: " + r.message, r.code);
+             }
+           },
+           [this, group, asked = since.has_value()](const p::ServerFrame& f) {
+             if (group_ == group && group_stream_.name() == group) settle_stream(group_stream_, f.data, asked, group);
+             return ok({});
+           });
+}
+
+void Core::settle_stream(StreamCursor& cursor, std::string_view answer, bool asked, const std::string& group) {
+  auto a = stream_answer(answer);
+  if (!a || !cursor.settle(*a, asked)) return;
+  Event e;
+  e.type = "notice";
+  e.message_json = p::json_string(kRecoveryFailedText);
+  e.code = kRecoveryFailedCode;
+  e.sender_rid = group;  // empty: the private stream
+  emit(std::move(e));
+}
+
+// Sends what waited for the connection, in order.
+void Core::send_waiting() {
+  auto waiting = outbox_.take_all();
+  for (; !waiting.empty() && state_ == State::Open; waiting.pop_front()) {
+    auto& q = waiting.front();
     clock_.cancel(q.timer);
-    if (state_ == State::Open) send_now(std::move(q.build), std::move(q.done), std::move(q.on_ok));
-    else queued_.push_back(std::move(q));  // a callback closed or lost the connection meanwhile
+    send_now(std::move(q.build), std::move(q.done), std::move(q.on_ok), q.resend);
   }
+  if (waiting.empty()) return;
+  // A callback closed or lost the connection meanwhile.
+  if (state_ == State::Closed) {
+    Result r = err(Error::Closed, "The realtime connection is closed.");
+    for (auto& q : waiting) {
+      clock_.cancel(q.timer);
+      if (q.done) q.done(r);
+    }
+    return;
+  }
+  outbox_.put_back(std::vector<Outgoing>(std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end())));
+}
+
+void Core::arm_wait(Outgoing& item) {
+  auto seq = item.seq = outbox_.next_seq();
+  item.timer = clock_.start(opt_.request_timeout_ms, [this, seq] {
+    auto q = outbox_.remove(seq);
+    if (q && q->done) q->done(err(Error::Timeout, "No realtime connection within the request timeout."));
+  });
 }
 
 void Core::finish_connect(const Result& r) {
@@ -242,8 +302,7 @@ void Core::handle_lost(int code, const std::string& reason) {
   connect_timer_ = 0;
   clock_.cancel(tick_timer_);
   tick_timer_ = 0;
-  fail_all(std::string(p::to_string(Error::Disconnected)),
-           "The connection dropped before the server replied.", /*include_queued=*/false);
+  requeue_or_fail_pending();
   url_at_ = (url_at_ + 1) % urls_.size();  // the next node, if there are several
   if (!ever_open_ && first_tries_ < urls_.size() && !p::close_is_fatal(code)) {
     ++first_tries_;  // the first connection: every URL once, at once
@@ -320,6 +379,8 @@ void Core::page_hide() {
     transport_.close(p::close_code::Normal, "closed by client");
   }
   group_.reset();
+  group_stream_.reset();  // a new connectRealtime() starts afresh
+  user_stream_.reset();
   go_closed();
   finish_connect(err(Error::Closed, "closeRealtime() was called."));
   emit_text("close", kClosed);
@@ -339,14 +400,25 @@ void Core::stop_timers() {
   }
 }
 
+void Core::requeue_or_fail_pending() {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  std::vector<Outgoing> again;  // in the order they were sent: ids grow
+  Result r = err(Error::Disconnected, "The connection dropped before the server replied.");
+  for (auto& [id, pend] : pending) {
+    clock_.cancel(pend.timer);
+    if (pend.resend) again.push_back(Outgoing{std::move(pend.resend), std::move(pend.done), std::move(pend.on_ok), true, pend.bytes});
+    else if (pend.done) pend.done(r);
+  }
+  for (auto& q : again) arm_wait(q);
+  outbox_.put_back(std::move(again));
+}
+
 void Core::fail_all(const std::string& code, const std::string& message, bool include_queued) {
   auto pending = std::move(pending_);
   pending_.clear();
-  std::deque<Queued> queued;
-  if (include_queued) {
-    queued = std::move(queued_);
-    queued_.clear();
-  }
+  std::deque<Outgoing> queued;
+  if (include_queued) queued = outbox_.take_all();
   Result r{false, code, message, {}};
   for (auto& [id, pend] : pending) {
     clock_.cancel(pend.timer);
@@ -461,27 +533,22 @@ void Core::stop_refresh() {
 }
 
 // ---- requests -------------------------------------------------------------------------------
-void Core::request(Build build, Reply done, OnOk on_ok) {
+void Core::request(Build build, Reply done, OnOk on_ok, bool resend) {
   switch (state_) {
     case State::Open:
-      send_now(std::move(build), std::move(done), std::move(on_ok));
+      send_now(std::move(build), std::move(done), std::move(on_ok), resend);
       return;
     case State::Connecting:
     case State::Waiting: {
-      if (queued_.size() >= opt_.max_queued) {
-        done(err(Error::NotConnected, "Too many requests are waiting for the connection."));
+      std::size_t bytes = build(0).size();
+      if (!outbox_.fits(bytes, opt_.queue_max_count, opt_.queue_max_bytes)) {
+        done(err(Error::QueueFull, "The offline queue is full (" + std::to_string(outbox_.size()) + " calls, " +
+                                       std::to_string(outbox_.bytes()) + " bytes wait for the connection)."));
         return;
       }
-      Queued q{std::move(build), std::move(done), std::move(on_ok), 0, next_queue_key_++};
-      auto key = q.key;
-      q.timer = clock_.start(opt_.request_timeout_ms, [this, key] {
-        auto it = std::find_if(queued_.begin(), queued_.end(), [&](const Queued& x) { return x.key == key; });
-        if (it == queued_.end()) return;
-        Reply d = std::move(it->done);
-        queued_.erase(it);
-        d(err(Error::Timeout, "No realtime connection within the request timeout."));
-      });
-      queued_.push_back(std::move(q));
+      Outgoing q{std::move(build), std::move(done), std::move(on_ok), resend, bytes};
+      arm_wait(q);
+      outbox_.push_back(std::move(q));
       return;
     }
     case State::Idle:
@@ -491,7 +558,7 @@ void Core::request(Build build, Reply done, OnOk on_ok) {
   }
 }
 
-void Core::send_now(Build build, Reply done, OnOk on_ok) {
+void Core::send_now(Build build, Reply done, OnOk on_ok, bool resend) {
   std::int64_t id = next_id_++;
   std::string frame = build(id);
   // The server would drop the connection for an oversized frame: refuse it here instead.
@@ -502,7 +569,7 @@ void Core::send_now(Build build, Reply done, OnOk on_ok) {
                                     std::to_string(max_frame_bytes_) + "."));
     return;
   }
-  Pending pend{std::move(done), std::move(on_ok), 0};
+  Pending pend{std::move(done), std::move(on_ok), 0, resend ? std::move(build) : Build(), resend ? frame.size() : 0};
   pend.timer = clock_.start(opt_.request_timeout_ms, [this, id] {
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
@@ -544,6 +611,16 @@ bool Core::on_transport_head(std::string_view envelope) {
   return true;
 }
 
+bool Core::fresh(const p::ServerFrame& f) {
+  if (f.op == "private") return user_stream_.accept(f.epoch, f.offset);
+  // The group's stream: the group being joined, else the joined one. Frames of a group being
+  // left pass untracked.
+  const auto& group = joining_ && *joining_ ? *joining_ : group_;
+  if (!group || f.group != *group) return true;
+  group_stream_.track(*group);
+  return group_stream_.accept(f.epoch, f.offset);
+}
+
 void Core::handle_frame(std::string_view text, std::size_t index, std::size_t count) {
   p::ServerFrame f;
   if (!p::parse_server_frame(text, f)) {
@@ -561,6 +638,7 @@ void Core::handle_frame(p::ServerFrame& f, std::size_t index, std::size_t count)
   } else if (f.op == "error") {
     emit_text("error", f.message, f.code);
   } else if (f.op == "message" || f.op == "private") {
+    if (!fresh(f)) return;  // delivered already (a replay overlapping what came live)
     Event e;
     e.type = f.op;
     e.message_json = std::move(f.payload);
@@ -601,8 +679,14 @@ void Core::join(std::optional<std::string> group, Reply done) {
             if (key == join_seq_) joining_.reset();
             done(r);
           },
-          [this, group](const p::ServerFrame&) {
+          [this, group](const p::ServerFrame& f) {
             group_ = group;
+            if (group) {
+              group_stream_.track(*group);
+              settle_stream(group_stream_, f.data, false, *group);
+            } else {
+              group_stream_.reset();
+            }
             return group ? ok("Joined realtime message group: \"" + *group + "\".")
                          : ok("Left realtime message group.");
           });
@@ -624,13 +708,14 @@ void Core::post(const std::string& payload_json, const std::string& recipient, c
   }
   const auto& group = joining_ ? *joining_ : group_;
   bool to_group = group && *group == recipient;
-  Build build = to_group ? Build([recipient, payload_json, notification_json](std::int64_t id) {
-    return p::post_frame(id, recipient, payload_json, notification_json);
-  })
-                         : Build([recipient, payload_json, notification_json](std::int64_t id) {
-                             return p::private_frame(id, recipient, payload_json, notification_json);
-                           });
-  request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); });
+  // The key goes with every (re)send of this call: the server delivers it at most once and
+  // answers a repeat with ok and data.duplicate, which is success here too.
+  Build build = [to_group, key = keys_.next(host_), recipient, payload_json, notification_json](std::int64_t id) {
+    return to_group ? p::post_frame(id, recipient, payload_json, notification_json, key)
+                    : p::private_frame(id, recipient, payload_json, notification_json, key);
+  };
+  request(std::move(build), std::move(done), [](const p::ServerFrame&) { return ok("Message sent."); },
+          /*resend=*/true);
 }
 
 void Core::users(const std::string& params_json, Reply done) { query("users", params_json, std::move(done)); }

@@ -1,6 +1,7 @@
 // The portable client core: connection state machine, reconnect with backoff, request ids and
-// replies, the joined group, keep-alive, and events shaped like Skapi's RealtimeCallback
-// argument. Single-threaded: every method and every platform callback runs on one thread.
+// replies, the joined group, keep-alive, recovery of missed messages (streams.hpp), the offline
+// queue (outbox.hpp), and events shaped like Skapi's RealtimeCallback argument.
+// Single-threaded: every method and every platform callback runs on one thread.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -11,7 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "outbox.hpp"
 #include "platform.hpp"
+#include "result.hpp"
+#include "streams.hpp"
 
 namespace sb::protocol { struct ServerFrame; }
 
@@ -32,15 +36,6 @@ struct Event {
   std::size_t frame_index = 0, frame_count = 1;
 };
 
-// The outcome of one API call. On failure `code` is a protocol error code (errors.hpp).
-struct Result {
-  bool ok = false;
-  std::string code;
-  std::string message;
-  std::string data_json;  // replies that carry data (lists); empty otherwise
-};
-
-using Reply = std::function<void(const Result&)>;
 using EventSink = std::function<void(const Event&)>;
 
 struct Options {
@@ -52,7 +47,10 @@ struct Options {
   double request_timeout_ms = 10000;  // for a reply, and for the connection when queued
   double keepalive_ms = 15000;        // send a ping when nothing was sent for this long
   double dead_after_ms = 40000;       // reconnect when nothing was received for this long
-  std::size_t max_queued = 1000;      // requests waiting for the connection
+  // The offline queue: calls made while (re)connecting wait in it, in order; a call that would
+  // pass either bound fails at once with QUEUE_FULL (docs/api.md, Offline queue).
+  std::size_t queue_max_count = 1000;
+  std::size_t queue_max_bytes = 1 << 20;  // framed bytes of the waiting calls
 };
 
 enum class State { Idle, Connecting, Open, Waiting, Closed };
@@ -124,22 +122,32 @@ class Core {
   std::uint64_t attempt() const { return attempt_; }  // the current connection attempt's token request
 
  private:
-  using Build = std::function<std::string(std::int64_t id)>;
-  using OnOk = std::function<Result(const protocol::ServerFrame&)>;
-  struct Pending { Reply done; OnOk on_ok; TimerId timer = 0; };
-  struct Queued { Build build; Reply done; OnOk on_ok; TimerId timer = 0; std::uint64_t key = 0; };
+  using Build = BuildFrame;
+  // A request sent and not yet answered; `resend` keeps a keyed post's frame builder.
+  struct Pending { Reply done; OnOk on_ok; TimerId timer = 0; Build resend; std::size_t bytes = 0; };
 
-  void request(Build build, Reply done, OnOk on_ok);
-  void send_now(Build build, Reply done, OnOk on_ok);
+  // `resend`: a keyed post, sent again after a lost connection instead of failing.
+  void request(Build build, Reply done, OnOk on_ok, bool resend = false);
+  void send_now(Build build, Reply done, OnOk on_ok, bool resend = false);
+  // Starts the wait timer of a call about to wait in the outbox.
+  void arm_wait(Outgoing& item);
+  void send_waiting();
+  void rejoin();
+  // Applies the server's stream answer; a recovery it could not make becomes one notice.
+  void settle_stream(StreamCursor& cursor, std::string_view answer, bool asked, const std::string& group);
   void start_attempt();
   void schedule_reconnect();
   void handle_lost(int code, const std::string& reason);
   void handle_frame(std::string_view text, std::size_t index, std::size_t count);
   void handle_frame(protocol::ServerFrame& f, std::size_t index, std::size_t count);
+  // A message or private frame not delivered before (streams.hpp); tracks its stream's position.
+  bool fresh(const protocol::ServerFrame& f);
   void handle_welcome(const protocol::ServerFrame& f);
   void query(const char* op, const std::string& params_json, Reply done);
   void handle_reply(const protocol::ServerFrame& f);
   void fail_all(const std::string& code, const std::string& message, bool include_queued);
+  // The connection dropped: keyed posts go back to the outbox, other requests fail.
+  void requeue_or_fail_pending();
   void finish_connect(const Result& r);
   void go_closed();
   void stop_timers();
@@ -181,7 +189,6 @@ class Core {
   int refresh_failures_ = 0;          // in a row, for the current token
   int reconnect_n_ = 0;               // attempts in the current reconnect streak
   std::int64_t next_id_ = 1;
-  std::uint64_t next_queue_key_ = 1;
   double last_rx_ = 0, last_tx_ = 0;
   std::uint64_t rx_count_ = 0, rx_seen_ = 0;  // frames received / as of the last tick
   std::size_t max_frame_bytes_ = 64 * 1024;  // the server's, from its welcome
@@ -189,7 +196,11 @@ class Core {
 
   std::vector<Reply> connect_waiters_;
   std::map<std::int64_t, Pending> pending_;
-  std::deque<Queued> queued_;
+  Outbox outbox_;   // calls waiting for the connection
+  KeyMaker keys_;   // idempotency keys of posts
+  // Recovery (streams.hpp): the joined group's stream and the user's private stream.
+  StreamCursor group_stream_, user_stream_;
+  bool user_since_sent_ = false;  // the current attempt's URL carried user_stream_'s position
   TimerId backoff_timer_ = 0, connect_timer_ = 0, tick_timer_ = 0, refresh_timer_ = 0;
   RtcListener* rtc_ = nullptr;
 };

@@ -20,6 +20,7 @@ enum class Error {
   Timeout,           // client side: no reply in time
   Disconnected,      // client side: the connection dropped before the reply came
   Closed,            // client side: closeRealtime() was called while the request waited
+  QueueFull,         // client side: the offline queue is at its bound (count or bytes)
   NotSupported,      // binary frames, features this build does not have
   Unavailable,       // the cluster backend (Redis) cannot be reached: retry later (docs/scaling.md)
   Internal,
@@ -40,6 +41,7 @@ constexpr std::string_view to_string(Error e) {
     case Error::Timeout: return "TIMEOUT";
     case Error::Disconnected: return "DISCONNECTED";
     case Error::Closed: return "CLOSED";
+    case Error::QueueFull: return "QUEUE_FULL";
     case Error::NotSupported: return "NOT_SUPPORTED";
     case Error::Unavailable: return "UNAVAILABLE";
     case Error::Internal: return "INTERNAL";

@@ -111,6 +111,57 @@ bool split_payload(std::string_view frame, std::string& envelope, std::string_vi
   return true;
 }
 
+// ---- streams ------------------------------------------------------------------------------
+bool valid_stream_token(std::string_view s) {
+  if (s.empty() || s.size() > kMaxStreamTokenBytes) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+namespace {
+// Decimal digits only (no sign, no leading zeros but "0"), the whole of `text`, within uint64.
+bool parse_offset(std::string_view text, std::uint64_t& out) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+}  // namespace
+
+bool parse_stream_position(std::string_view text, StreamPosition& out) {
+  auto dot = text.rfind('.');
+  if (dot == std::string_view::npos || !valid_stream_token(text.substr(0, dot))) return false;
+  if (!parse_offset(text.substr(dot + 1), out.offset)) return false;
+  out.epoch.assign(text.substr(0, dot));
+  return true;
+}
+
+std::string StreamFrame::at(std::uint64_t offset, std::string_view epoch) const {
+  std::string f;
+  f.reserve(head.size() + tail.size() + epoch.size() + 40);
+  f += head;
+  f += ",\"offset\":";
+  f += std::to_string(offset);
+  f += ",\"epoch\":";
+  append_json_string(f, epoch);
+  f += tail;
+  return f;
+}
+
+// The first ,"offset": is the envelope's own key when it comes before ,"msg": (inside a string
+// its quotes would be escaped), as the server writes it.
+std::optional<std::uint64_t> frame_offset(std::string_view frame) {
+  static constexpr std::string_view kOffsetKey = ",\"offset\":";
+  auto pos = frame.find(kOffsetKey);
+  if (pos == std::string_view::npos || pos > frame.find(kPayloadKey)) return std::nullopt;
+  pos += kOffsetKey.size();
+  std::uint64_t offset = 0;
+  auto [end, ec] = std::from_chars(frame.data() + pos, frame.data() + frame.size(), offset);
+  if (ec != std::errc()) return std::nullopt;
+  return offset;
+}
+
 // ---- client -> server ---------------------------------------------------------------------
 std::optional<Op> op_from_string(std::string_view s) {
   if (s == "join") return Op::Join;
@@ -140,11 +191,16 @@ std::string head(std::string_view op, std::int64_t id) {
 }
 }  // namespace
 
-std::string join_frame(std::int64_t id, const std::optional<std::string>& group) {
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group, const StreamPosition* since) {
   auto f = head("join", id);
   f += ",\"group\":";
   if (group) append_json_string(f, *group);
   else f += "null";
+  if (since) {
+    f += ",\"since\":{\"offset\":" + std::to_string(since->offset) + ",\"epoch\":";
+    append_json_string(f, since->epoch);
+    f += '}';
+  }
   f += '}';
   return f;
 }
@@ -152,12 +208,17 @@ std::string join_frame(std::int64_t id, const std::optional<std::string>& group)
 namespace {
 // {"op":..,"id":..,"<key>":"<value>","msg":<payload>}: the layout parse_request reads fastest.
 std::string addressed_frame(std::string_view op, std::int64_t id, std::string_view key, std::string_view value,
-                            std::string_view payload_json, std::string_view notification_json = {}) {
+                            std::string_view payload_json, std::string_view notification_json = {},
+                            std::string_view idempotency_key = {}) {
   auto f = head(op, id);
   f += ",\"";
   f += key;
   f += "\":";
   append_json_string(f, value);
+  if (!idempotency_key.empty()) {
+    f += ",\"key\":";
+    append_json_string(f, idempotency_key);
+  }
   if (!notification_json.empty()) {
     f += ",\"notification\":";
     f += notification_json;
@@ -170,13 +231,13 @@ std::string addressed_frame(std::string_view op, std::int64_t id, std::string_vi
 }  // namespace
 
 std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
-                       std::string_view notification_json) {
-  return addressed_frame("post", id, "group", group, payload_json, notification_json);
+                       std::string_view notification_json, std::string_view key) {
+  return addressed_frame("post", id, "group", group, payload_json, notification_json, key);
 }
 
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
-                          std::string_view notification_json) {
-  return addressed_frame("private", id, "user", user, payload_json, notification_json);
+                          std::string_view notification_json, std::string_view key) {
+  return addressed_frame("private", id, "user", user, payload_json, notification_json, key);
 }
 
 #ifndef SB_PROTOCOL_CLIENT_ONLY
@@ -250,7 +311,32 @@ bool take_name(const json& j, const char* key, const Limits& limits, std::string
   return true;
 }
 
+bool take_key(const json& j, Request& out, RequestError& err) {
+  auto k = j.find("key");
+  if (k == j.end() || k->is_null()) return true;
+  if (!k->is_string() || !valid_stream_token(k->get_ref<const std::string&>()))
+    return fail(err, out.id, Error::InvalidParameter, "\"key\" must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
+  out.key = k->get<std::string>();
+  return true;
+}
+
+bool take_since(const json& j, Request& out, RequestError& err) {
+  auto s = j.find("since");
+  if (s == j.end() || s->is_null()) return true;
+  auto bad = [&] {
+    return fail(err, out.id, Error::InvalidParameter,
+                "\"since\" must be { offset: a whole number >= 0, epoch: 1 to 64 characters of A-Z, a-z, 0-9, _ and - }.");
+  };
+  if (!s->is_object()) return bad();
+  auto o = s->find("offset"), e = s->find("epoch");
+  if (o == s->end() || !o->is_number_unsigned()) return bad();  // nlohmann reads 0.. as unsigned
+  if (e == s->end() || !e->is_string() || !valid_stream_token(e->get_ref<const std::string&>())) return bad();
+  out.since = StreamPosition{o->get<std::uint64_t>(), e->get<std::string>()};
+  return true;
+}
+
 bool take_payload(const json& j, const Limits& limits, Request& out, RequestError& err) {
+  if (!take_key(j, out, err)) return false;
   auto it = j.find("msg");
   if (it == j.end()) return fail(err, out.id, Error::InvalidRequest, "\"msg\" is missing.");
   out.payload = it->dump();
@@ -285,6 +371,9 @@ bool parse_message_request_fast(std::string_view text, const Limits& limits, Req
   std::string name;
   if (!take_plain_field(text, pos, post ? "group" : "user", name) || !valid_name(name, limits.max_name_bytes))
     return false;
+  std::string key;
+  if (text.compare(pos, 7, ",\"key\":") == 0 && (!take_plain_field(text, pos, "key", key) || !valid_stream_token(key)))
+    return false;
   if (text.compare(pos, kPayloadKey.size(), kPayloadKey) != 0 || text.back() != '}') return false;
   std::string_view payload = text.substr(pos + kPayloadKey.size(), text.size() - 1 - pos - kPayloadKey.size());
   if (payload.empty() || !json::accept(payload.begin(), payload.end())) return false;
@@ -292,6 +381,7 @@ bool parse_message_request_fast(std::string_view text, const Limits& limits, Req
   out.id = id;
   if (post) out.group = std::move(name);
   else out.user = std::move(name);
+  out.key = std::move(key);
   out.payload.clear();
   append_compact_json(out.payload, payload);
   return true;
@@ -335,6 +425,7 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
       std::string name;
       if (!take_name(j, "group", limits, name, out.id, err)) return false;
       out.group = std::move(name);
+      if (!take_since(j, out, err)) return false;
       break;
     }
     case Op::Post: {
@@ -385,7 +476,8 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
 
 // ---- server -> client ---------------------------------------------------------------------
 std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
-                          std::optional<std::int64_t> expires_in, std::string_view ice_servers_json) {
+                          std::optional<std::int64_t> expires_in, std::string_view ice_servers_json,
+                          std::string_view stream_json) {
   std::string f = "{\"op\":\"welcome\",\"cid\":";
   append_json_string(f, cid);
   f += ",\"user\":";
@@ -397,6 +489,10 @@ std::string welcome_frame(std::string_view cid, std::string_view user, const Lim
   if (!ice_servers_json.empty()) {
     f += ",\"ice_servers\":";
     f += ice_servers_json;
+  }
+  if (!stream_json.empty()) {
+    f += ",\"stream\":";
+    f += stream_json;
   }
   f += "}}";
   return f;
@@ -424,10 +520,10 @@ std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::
 namespace {
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
-// {"op":"<op>","<key>":"<value>",...} with string values, and the raw payload last under "msg"
-// when there is one: the one shape of every event frame the server sends.
-std::string event_frame(std::string_view op, Fields fields, std::optional<std::string_view> payload_json) {
-  std::size_t size = 16 + op.size() + (payload_json ? payload_json->size() + kPayloadKey.size() : 0);
+// {"op":"<op>","<key>":"<value>",...} with string values (the head), and the raw payload last
+// under "msg" when there is one (the tail): the one shape of every event frame the server sends.
+std::string event_head(std::string_view op, Fields fields, std::size_t extra) {
+  std::size_t size = 16 + op.size() + extra;
   for (auto& [k, v] : fields) size += k.size() + v.size() + 6;
   std::string f;
   f.reserve(size);
@@ -440,24 +536,50 @@ std::string event_frame(std::string_view op, Fields fields, std::optional<std::s
     f += "\":";
     append_json_string(f, v);
   }
+  return f;
+}
+
+void append_tail(std::string& f, std::optional<std::string_view> payload_json) {
   if (payload_json) {
     f += kPayloadKey;
     f += *payload_json;
   }
   f += '}';
+}
+
+std::string event_frame(std::string_view op, Fields fields, std::optional<std::string_view> payload_json) {
+  std::string f = event_head(op, fields, payload_json ? payload_json->size() + kPayloadKey.size() : 0);
+  append_tail(f, payload_json);
+  return f;
+}
+
+StreamFrame stream_frame(std::string_view op, Fields fields, std::string_view payload_json) {
+  StreamFrame f{event_head(op, fields, 0), {}};
+  f.tail.reserve(payload_json.size() + kPayloadKey.size() + 1);
+  append_tail(f.tail, payload_json);
   return f;
 }
 }  // namespace
 
+StreamFrame group_message_parts(std::string_view group, std::string_view sender, std::string_view sender_cid,
+                                std::string_view payload_json) {
+  return stream_frame("message", {{"group", group}, {"sender", sender}, {"sender_cid", sender_cid}}, payload_json);
+}
+
+StreamFrame private_message_parts(std::string_view sender, std::string_view sender_cid,
+                                  std::string_view sender_group, std::string_view payload_json) {
+  return stream_frame("private", {{"group", sender_group}, {"sender", sender}, {"sender_cid", sender_cid}},
+                      payload_json);
+}
+
 std::string group_message_frame(std::string_view group, std::string_view sender,
                                 std::string_view sender_cid, std::string_view payload_json) {
-  return event_frame("message", {{"group", group}, {"sender", sender}, {"sender_cid", sender_cid}}, payload_json);
+  return group_message_parts(group, sender, sender_cid, payload_json).without_position();
 }
 
 std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
                                   std::string_view sender_group, std::string_view payload_json) {
-  return event_frame("private", {{"group", sender_group}, {"sender", sender}, {"sender_cid", sender_cid}},
-                     payload_json);
+  return private_message_parts(sender, sender_cid, sender_group, payload_json).without_position();
 }
 
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
@@ -488,10 +610,12 @@ bool parse_server_frame(std::string_view text, ServerFrame& out) {
                        : k == "message"    ? &out.message
                        : k == "user"       ? &out.user
                        : k == "cid"        ? &out.cid
+                       : k == "epoch"      ? &out.epoch
                                            : nullptr;
     long long id = 0;
     if (str) jt::get_string(v, *str);
     else if (k == "id" && jt::get_int(v, id)) out.id = id;
+    else if (k == "offset" && jt::get_int(v, id) && id > 0) out.offset = static_cast<std::uint64_t>(id);
     else if (k == "data") out.data.assign(v);
     else if (k == "msg") out.payload.assign(v);
   }

@@ -60,16 +60,41 @@ void for_each_frame(std::string_view message, Fn&& fn) {
   }
 }
 
+// ---- streams (docs/protocol.md, Streams and recovery) --------------------------------------
+// A stream's position: the offset of its last message within an epoch (the epoch changes
+// whenever the stream's history is lost).
+struct StreamPosition {
+  std::uint64_t offset = 0;
+  std::string epoch;
+};
+inline constexpr std::size_t kMaxStreamTokenBytes = 64;
+// An epoch or an idempotency key: 1..64 characters of [A-Za-z0-9_-].
+bool valid_stream_token(std::string_view s);
+// "<epoch>.<offset>", the connect URL's since= parameter. False when malformed.
+bool parse_stream_position(std::string_view text, StreamPosition& out);
+// A message frame of a stream, split where its position goes (before "msg", which stays last):
+// head + ,"offset":N,"epoch":"E" + tail. The Redis engine joins the parts in its Lua script.
+struct StreamFrame {
+  std::string head, tail;
+  std::string at(std::uint64_t offset, std::string_view epoch) const;
+  std::string without_position() const { return head + tail; }
+};
+// The "offset" of a frame the server wrote (message, private), read without parsing it.
+std::optional<std::uint64_t> frame_offset(std::string_view frame);
+
 // ---- client -> server ---------------------------------------------------------------------
 enum class Op { Join, Post, Private, Users, Groups, Rtc, Ping, Auth, Vapid, Subscribe, Unsubscribe, Push };
 std::optional<Op> op_from_string(std::string_view s);
 
-std::string join_frame(std::int64_t id, const std::optional<std::string>& group);
+// `since`: the joined group's position, for the server to replay what came after it.
+std::string join_frame(std::int64_t id, const std::optional<std::string>& group,
+                       const StreamPosition* since = nullptr);
 // `notification_json`: Skapi's {title, body, config?} for Web Push (docs/protocol.md), or empty.
+// `key`: the idempotency key (docs/protocol.md, Posts while offline), or empty.
 std::string post_frame(std::int64_t id, std::string_view group, std::string_view payload_json,
-                       std::string_view notification_json = {});
+                       std::string_view notification_json = {}, std::string_view key = {});
 std::string private_frame(std::int64_t id, std::string_view user, std::string_view payload_json,
-                          std::string_view notification_json = {});
+                          std::string_view notification_json = {}, std::string_view key = {});
 std::string ping_frame(std::int64_t id);
 std::string rtc_frame(std::int64_t id, std::string_view cid, std::string_view payload_json);
 // A fresh token for the open connection (docs/protocol.md, Token refresh).
@@ -101,6 +126,8 @@ struct Request {
   std::string payload;               // post, private: raw JSON text of "msg"
   std::optional<Notification> notification;  // post, private: Web Push for offline recipients
   nlohmann::json body;               // the whole frame, for ops with more fields (users, groups, rtc)
+  std::string key;                   // post, private: idempotency key, empty when none
+  std::optional<StreamPosition> since;  // join: the position to recover from
 };
 
 struct RequestError {
@@ -118,15 +145,20 @@ bool parse_request(std::string_view text, const Limits& limits, Request& out, Re
 // `ice_servers_json`: a JSON array (already validated) sent as data.ice_servers, or empty.
 std::string welcome_frame(std::string_view cid, std::string_view user, const Limits& limits,
                           std::optional<std::int64_t> expires_in = std::nullopt,
-                          std::string_view ice_servers_json = {});
+                          std::string_view ice_servers_json = {}, std::string_view stream_json = {});
 std::string ok_frame(std::int64_t id);
 #ifndef SB_PROTOCOL_CLIENT_ONLY
 std::string ok_frame(std::int64_t id, const nlohmann::json& data);  // {"op":"ok","id":..,"data":..}
 #endif
 std::string error_frame(const std::optional<std::int64_t>& id, Error code, std::string_view message);
+// Without a stream position (as before streams; tests and tools). The server sends the parts.
 std::string group_message_frame(std::string_view group, std::string_view sender,
                                 std::string_view sender_cid, std::string_view payload_json);
 std::string private_message_frame(std::string_view sender, std::string_view sender_cid,
+                                  std::string_view sender_group, std::string_view payload_json);
+StreamFrame group_message_parts(std::string_view group, std::string_view sender, std::string_view sender_cid,
+                                std::string_view payload_json);
+StreamFrame private_message_parts(std::string_view sender, std::string_view sender_cid,
                                   std::string_view sender_group, std::string_view payload_json);
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
                             std::string_view payload_json);
@@ -140,6 +172,8 @@ struct ServerFrame {
   std::string code, message;            // error, notice
   std::string group, sender, sender_cid, user, cid;
   std::string payload;                  // raw JSON text of "msg", if any
+  std::uint64_t offset = 0;             // message, private: the stream position (0: none)
+  std::string epoch;
   std::string data;                     // raw JSON text of "data" (ok replies, welcome), if any
 };
 // Reads the envelope's fields with json_text (no tree); the payload after `,"msg":` is kept as

@@ -63,6 +63,10 @@ struct Config {
   std::vector<std::string> redis_urls;
   std::string node_id;                               // unique per node (empty: host-pid-random)
   std::chrono::milliseconds presence_ttl{20000};     // a dead node's connections go within 1.25 x this
+  // Streams and recovery (docs/protocol.md): history per group and per user's private stream.
+  std::size_t history_size = 1000;                   // entries per stream (0: none; recovery fails)
+  std::chrono::seconds history_ttl{300};             // entries older than this are gone
+  std::chrono::seconds idempotency_ttl{120};         // a post's key is remembered this long (0: off)
 };
 
 }  // namespace sb::server

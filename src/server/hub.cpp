@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "../protocol/frames.hpp"
+#include "memory_streams.hpp"
 #include "notice_round.hpp"
 
 namespace sb::server {
@@ -25,8 +26,12 @@ void erase_one(std::vector<T>& v, const T& x) {
 
 Hub::Hub() : Hub(std::make_unique<MemoryBroker>(), std::make_unique<MemoryPresence>()) {}
 
-Hub::Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence)
-    : broker_(std::move(broker)), presence_(std::move(presence)) {
+Hub::Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence,
+         std::unique_ptr<StreamStore> streams)
+    : broker_(std::move(broker)), presence_(std::move(presence)), streams_(std::move(streams)) {
+  if (!streams_) streams_ = std::make_unique<MemoryStreams>(StreamOptions{});
+  if (auto* memory = dynamic_cast<MemoryStreams*>(streams_.get()))
+    memory->set_in_use([this](Target t, const std::string& key) { return stream_in_use(t, key); });
   broker_->set_sink(this);
   presence_->set_sink(this);
 }
@@ -45,9 +50,10 @@ HubResult unavailable(const std::string& why) {
 
 // Local first (so that nothing published to the user or cid is missed), then the channels, then
 // cluster-wide presence; a failure undoes what was done.
-HubResult Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user) {
+HubResult Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user, bool hold_user_stream) {
   {
     std::unique_lock lock(mu_);
+    if (hold_user_stream) hold_locked(*peer, Target::User, peer->user());
     conns_[peer.get()] = Conn{peer, std::nullopt};
     users_[peer->user()].push_back(peer.get());
     by_cid_[peer->cid()] = peer.get();
@@ -72,7 +78,10 @@ HubResult Hub::attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_use
       broker_->unsubscribe(Target::User, peer->user());
     }
   }
-  if (!r.ok) forget_local(*peer);
+  if (!r.ok) {
+    forget_local(*peer);
+    release(*peer, Target::User, nullptr);
+  }
   // Redis may have come back meanwhile and been handed this connection by the node's
   // re-registration (which reads the local connections): take it out again.
   if (!r.ok && r.code == p::Error::Unavailable) try {
@@ -106,6 +115,8 @@ void Hub::detach(Peer& peer) {
     old = leave_local_locked(it->second);
   }
   forget_local(peer);
+  release(peer, Target::Group, nullptr);  // a session that ends mid-join or mid-welcome
+  release(peer, Target::User, nullptr);
   if (old) {
     announce_leave(peer, *old, "USER_DISCONNECTED");
     broker_->unsubscribe(Target::Group, *old);
@@ -154,7 +165,8 @@ BackendStatus Hub::announce_leave(Peer& peer, const std::string& group, const ch
 }
 
 // A join that fails on the backend leaves the connection in no group (its old group was left).
-HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode) {
+HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode,
+                    const std::optional<p::StreamPosition>& since) {
   // A member leaving its group (or changing its notice mode) first gets the group's notices
   // held so far, under the rules it had (notice_round.hpp).
   if (auto* round = NoticeRound::current(); round && round->holds(this))
@@ -166,13 +178,15 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
     if (it == conns_.end()) return HubResult::fail(p::Error::Internal, "Connection is not attached.");
     Conn& c = it->second;
     if (c.group == group) {
-      if (group)  // same group: only the notice mode may change
-        for (auto& m : groups_[*group])
-          if (m.peer == &peer) m.mode = mode;
-      return {};
+      if (!group) return {};
+      for (auto& m : groups_[*group])  // same group: only the notice mode may change
+        if (m.peer == &peer) m.mode = mode;
+      lock.unlock();
+      return rejoin_position(*group);
     }
     old = leave_local_locked(c);
     if (group) {
+      hold_locked(peer, Target::Group, *group);  // live frames wait for the replay (release)
       groups_[*group].push_back(Member{&peer, mode, notice_seq_.load(std::memory_order_relaxed)});
       c.group = group;
     }
@@ -184,8 +198,10 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
   if (!group) return {};
   BackendStatus st = broker_->subscribe(Target::Group, *group);
   std::size_t here = 0;
+  StreamRead position;  // read once subscribed: what it misses comes live (and waits in the hold)
   if (st.ok) {
     try {
+      position = streams_->read(Target::Group, *group, since);
       here = presence_->join(*group, peer.user(), peer.cid());
     } catch (const BackendUnavailable& e) {
       st = BackendStatus::unavailable(e.what());
@@ -193,9 +209,12 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
     }
   }
   if (!st.ok) {
-    std::unique_lock lock(mu_);
-    auto it = conns_.find(&peer);
-    if (it != conns_.end() && it->second.group == group) leave_local_locked(it->second);
+    {
+      std::unique_lock lock(mu_);
+      auto it = conns_.find(&peer);
+      if (it != conns_.end() && it->second.group == group) leave_local_locked(it->second);
+    }
+    release(peer, Target::Group, nullptr);
     return unavailable(st.why);
   }
   // USER_JOINED goes to the whole group (the joiner included) for a user's first connection;
@@ -207,25 +226,110 @@ HubResult Hub::join(Peer& peer, const std::optional<std::string>& group, NoticeM
   pub.about_cid = peer.cid();
   pub.frame = std::make_shared<const std::string>(p::notice_frame("USER_JOINED", *group, peer.user(), peer.cid()));
   broker_->publish(pub);  // the join took effect even if its notice is lost
-  return {};
+  release(peer, Target::Group, &position);
+  HubResult r;
+  r.data = {{"offset", position.top.offset}, {"epoch", position.top.epoch}};
+  if (position.recovered) r.data["recovered"] = *position.recovered;
+  return r;
 }
 
-HubResult Hub::post_group(Peer& peer, const std::string& group, std::string_view payload_json) {
+// Already a member: nothing was missed, the client gets its starting point again.
+HubResult Hub::rejoin_position(const std::string& group) {
+  HubResult r;
+  try {
+    auto top = streams_->read(Target::Group, group, std::nullopt).top;
+    r.data = {{"offset", top.offset}, {"epoch", top.epoch}};
+  } catch (const BackendUnavailable& e) {
+    return unavailable(e.what());
+  }
+  return r;
+}
+
+void Hub::open_user_stream(Peer& peer, const std::optional<p::StreamPosition>& since,
+                           const std::function<void(const nlohmann::json& stream)>& welcome) {
+  std::optional<StreamRead> position;
+  nlohmann::json stream;
+  try {
+    position = streams_->read(Target::User, peer.user(), since);
+    stream = {{"offset", position->top.offset}, {"epoch", position->top.epoch}};
+    if (position->recovered) stream["recovered"] = *position->recovered;
+  } catch (const BackendUnavailable&) {
+  }
+  welcome(stream);
+  static const StreamRead kNoReplay{};  // the backend failed: what came meanwhile, as it is
+  release(peer, Target::User, position ? &*position : &kNoReplay);
+}
+
+void Hub::hold_locked(Peer& peer, Target target, const std::string& key) {
+  std::lock_guard lock(hold_mu_);
+  auto [it, fresh] = held_.try_emplace({&peer, target});
+  it->second.key = key;
+  it->second.frames.clear();
+  if (fresh) holds_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Hub::held(Peer* peer, const Publication& pub) {
+  if (holds_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard lock(hold_mu_);
+  auto it = held_.find({peer, pub.target});
+  if (it == held_.end() || it->second.key != pub.key) return false;
+  it->second.frames.push_back(pub.frame);
+  return true;
+}
+
+// Under hold_mu_, so that a live frame that comes meanwhile waits for these (held() is checked
+// under the same lock).
+void Hub::release(Peer& peer, Target target, const StreamRead* read) {
+  std::lock_guard lock(hold_mu_);
+  auto it = held_.find({&peer, target});
+  if (it == held_.end()) return;
+  if (read) {
+    for (const Frame& f : read->frames) peer.deliver(f);
+    for (const Frame& f : it->second.frames) {
+      auto offset = p::frame_offset(*f);
+      // what the replay or the starting point already covers (same epoch: the stream is one)
+      if (offset && *offset <= read->top.offset) continue;
+      peer.deliver(f);
+    }
+  }
+  held_.erase(it);
+  holds_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool Hub::stream_in_use(Target target, const std::string& key) const {
+  std::shared_lock lock(mu_);
+  return target == Target::Group ? groups_.count(key) > 0 : users_.count(key) > 0;
+}
+
+HubResult Hub::post_group(Peer& peer, const std::string& group, std::string_view payload_json,
+                          const std::string& key) {
   {
     std::shared_lock lock(mu_);
     auto it = conns_.find(&peer);
     if (it == conns_.end() || it->second.group != group)
       return HubResult::fail(p::Error::NotJoined, "User has not joined to the recipient group. Run joinRealtime({ group: \"" + group + "\" })");
   }
-  Publication pub;
-  pub.target = Target::Group;
-  pub.key = group;
-  pub.frame = std::make_shared<const std::string>(p::group_message_frame(group, peer.user(), peer.cid(), payload_json));
-  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
-  return {};
+  return publish_to_stream(Target::Group, group, p::group_message_parts(group, peer.user(), peer.cid(), payload_json),
+                           peer.user(), key);
 }
 
-HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_view payload_json) {
+HubResult Hub::publish_to_stream(Target target, const std::string& key, p::StreamFrame parts,
+                                 const std::string& publisher, const std::string& idempotency_key) {
+  StreamPublish req;
+  req.pub.target = target;
+  req.pub.key = key;
+  req.parts = std::move(parts);
+  req.user = publisher;
+  req.idempotency_key = idempotency_key;
+  PublishOutcome out = streams_->publish(req, *broker_);
+  if (!out.status.ok) return unavailable(out.status.why);
+  HubResult r;
+  if (out.duplicate) r.data = {{"duplicate", true}};
+  return r;
+}
+
+HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_view payload_json,
+                            const std::string& key) {
   try {
     if (!presence_->user_online(user)) return HubResult::fail(p::Error::RecipientOffline, "Recipient is not connected.");
   } catch (const BackendUnavailable& e) {
@@ -237,12 +341,8 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
     auto c = conns_.find(&peer);
     if (c != conns_.end() && c->second.group) group = *c->second.group;
   }
-  Publication pub;
-  pub.target = Target::User;
-  pub.key = user;
-  pub.frame = std::make_shared<const std::string>(p::private_message_frame(peer.user(), peer.cid(), group, payload_json));
-  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
-  return {};
+  return publish_to_stream(Target::User, user, p::private_message_parts(peer.user(), peer.cid(), group, payload_json),
+                           peer.user(), key);
 }
 
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
@@ -281,17 +381,20 @@ void Hub::on_publication(const Publication& pub) {
       auto git = groups_.find(pub.key);
       if (git == groups_.end()) return;
       if (pub.scope != Scope::ConnLevel) {
-        for (const Member& m : git->second) m.peer->deliver(pub.frame);
+        for (const Member& m : git->second)
+          if (!held(m.peer, pub)) m.peer->deliver(pub.frame);
       } else {
         for (const Member& m : git->second)
-          if (m.mode == NoticeMode::Connection || m.peer->cid() == pub.about_cid) m.peer->deliver(pub.frame);
+          if ((m.mode == NoticeMode::Connection || m.peer->cid() == pub.about_cid) && !held(m.peer, pub))
+            m.peer->deliver(pub.frame);
       }
       return;
     }
     case Target::User: {
       auto u = users_.find(pub.key);
       if (u == users_.end()) return;
-      for (Peer* r : u->second) r->deliver(pub.frame);
+      for (Peer* r : u->second)
+        if (!held(r, pub)) r->deliver(pub.frame);
       return;
     }
     case Target::Connection: {

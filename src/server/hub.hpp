@@ -5,7 +5,10 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "../protocol/errors.hpp"
 #include "broker.hpp"
+#include "stream_store.hpp"
 
 namespace sb::server {
 
@@ -39,7 +43,8 @@ struct HubResult {
   bool ok = true;
   protocol::Error code = protocol::Error::Internal;
   std::string message;
-  static HubResult fail(protocol::Error c, std::string m) { return {false, c, std::move(m)}; }
+  nlohmann::json data;  // ok: the reply's data, when it has one
+  static HubResult fail(protocol::Error c, std::string m) { return {false, c, std::move(m), {}}; }
 };
 
 // Which presence notices a member of a group receives (docs/protocol.md, Presence).
@@ -52,7 +57,9 @@ class Hub : private BrokerSink {
  public:
   // In-memory broker and presence: one node.
   Hub();
-  Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence);
+  // `streams`: null: in memory with default options (memory_streams.hpp).
+  Hub(std::unique_ptr<Broker> broker, std::unique_ptr<PresenceManager> presence,
+      std::unique_ptr<StreamStore> streams = nullptr);
   ~Hub() override;
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -60,12 +67,27 @@ class Hub : private BrokerSink {
   // Registers a connection. Fails with FORBIDDEN when its user already has `max_per_user`
   // connections (0: no cap), UNAVAILABLE when the backend cannot be reached; then nothing was
   // registered.
-  HubResult attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user = 0);
+  // `hold_user_stream`: the user's private frames wait for open_user_stream (which must follow).
+  HubResult attach(const std::shared_ptr<Peer>& peer, std::size_t max_per_user = 0, bool hold_user_stream = false);
+  // The private stream of a connection attached with hold_user_stream: calls `welcome` with the
+  // stream's position ({offset, epoch, recovered?}; null when the backend failed), then delivers
+  // the frames missed since `since`, then what arrived meanwhile, in offset order.
+  void open_user_stream(Peer& peer, const std::optional<protocol::StreamPosition>& since,
+                        const std::function<void(const nlohmann::json& stream)>& welcome);
   void detach(Peer& peer);  // the connection is gone: USER_DISCONNECTED if it was in a group
-  HubResult join(Peer& peer, const std::optional<std::string>& group,
-                 NoticeMode mode = NoticeMode::User);  // nullopt: leave
-  HubResult post_group(Peer& peer, const std::string& group, std::string_view payload_json);
-  HubResult post_private(Peer& peer, const std::string& user, std::string_view payload_json);
+  // nullopt: leave. A join replies data {offset, epoch} of the group's stream; with `since`,
+  // the frames after it are delivered first (before any live one) and data has `recovered`.
+  HubResult join(Peer& peer, const std::optional<std::string>& group, NoticeMode mode = NoticeMode::User,
+                 const std::optional<protocol::StreamPosition>& since = std::nullopt);
+  // `key`: idempotency key (empty: none); a repeat replies data {duplicate: true}.
+  HubResult post_group(Peer& peer, const std::string& group, std::string_view payload_json,
+                       const std::string& key = {});
+  HubResult post_private(Peer& peer, const std::string& user, std::string_view payload_json,
+                         const std::string& key = {});
+  // Every publication to a stream goes through here (offset, history, idempotency by
+  // `publisher`'s key): target Group or User, `key` the group name or user id.
+  HubResult publish_to_stream(Publication::Target target, const std::string& key, protocol::StreamFrame parts,
+                              const std::string& publisher, const std::string& idempotency_key);
 
   // Relays WebRTC signalling to one connection, addressed by its cid.
   HubResult relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json);
@@ -101,6 +123,14 @@ class Hub : private BrokerSink {
   std::optional<std::string> leave_local_locked(Conn& c);
   void forget_local(Peer& peer);  // the local half of detach
   BackendStatus announce_leave(Peer& peer, const std::string& group, const char* code);
+  // Recovery: while a connection's stream is held, its live frames of that stream wait here;
+  // release() delivers the replay, then those with a higher offset (and any without one);
+  // with `read` null it drops them (the join or the connection failed).
+  void hold_locked(Peer& peer, Publication::Target target, const std::string& key);
+  bool held(Peer* peer, const Publication& pub);
+  void release(Peer& peer, Publication::Target target, const StreamRead* read);
+  HubResult rejoin_position(const std::string& group);
+  bool stream_in_use(Publication::Target target, const std::string& key) const;
 
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<PresenceManager> presence_;
@@ -110,6 +140,14 @@ class Hub : private BrokerSink {
   std::unordered_map<std::string, Peer*> by_cid_;
   std::unordered_map<std::string, std::vector<Member>> groups_;  // local members only
   std::atomic<std::uint64_t> notice_seq_{0};  // numbers notices held by a NoticeRound
+  std::unique_ptr<StreamStore> streams_;
+  struct Held {
+    std::string key;
+    std::vector<Frame> frames;
+  };
+  std::mutex hold_mu_;  // after mu_ when both are taken
+  std::map<std::pair<Peer*, Publication::Target>, Held> held_;
+  std::atomic<std::size_t> holds_{0};  // held_.size(), read without the lock on every delivery
 };
 
 }  // namespace sb::server

@@ -208,6 +208,17 @@ int main(int argc, char** argv) {
                  "Seconds a node's presence outlives its last heartbeat; a dead node's users go within 1.25x this")
       ->envname("SWITCHBOARD_PRESENCE_TTL")->group(cluster)->check(CLI::Range(0.2, 3600.0));
 
+  auto* streams = "Streams and recovery (docs/protocol.md)";
+  long long history_ttl = cfg.history_ttl.count(), idempotency_ttl = cfg.idempotency_ttl.count();
+  app.add_option("--history-size", cfg.history_size,
+                 "Messages kept per group and per user's private stream for recovery (0: none)")
+      ->envname("SWITCHBOARD_HISTORY_SIZE")->group(streams)->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  app.add_option("--history-ttl", history_ttl, "Seconds a message stays in history")
+      ->envname("SWITCHBOARD_HISTORY_TTL")->group(streams)->check(CLI::Range(1LL, 30LL * 24 * 3600));
+  app.add_option("--idempotency-ttl", idempotency_ttl,
+                 "Seconds a post's idempotency key is remembered (a repeat is not published; 0: off)")
+      ->envname("SWITCHBOARD_IDEMPOTENCY_TTL")->group(streams)->check(CLI::Range(0LL, 24LL * 3600));
+
   std::string gen_user;
   int gen_ttl = 3600;
   std::vector<std::string> gen_groups;
@@ -233,6 +244,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   cfg.presence_ttl = std::chrono::milliseconds(static_cast<long long>(presence_ttl * 1000));
+  cfg.history_ttl = std::chrono::seconds(history_ttl);
+  cfg.idempotency_ttl = std::chrono::seconds(idempotency_ttl);
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
   if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)

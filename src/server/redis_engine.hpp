@@ -78,6 +78,11 @@ class RedisEngine {
   // BackendUnavailable. eval runs a Lua script (kLib's helpers in scope) with no KEYS.
   RedisReply call(std::vector<std::string> argv) const;
   RedisReply eval(const char* script, std::vector<std::string> args) const;
+  // The same on the shard that carries `channel` (redis_streams.hpp keeps a stream's history
+  // and offset next to its channel, so that one script can publish on it).
+  RedisReply call_on(std::size_t shard, std::vector<std::string> argv) const;
+  std::size_t shard_of(const std::string& channel) const { return ring_.shard_of(channel); }
+  static std::string channel_of(Publication::Target t, const std::string& key);
 
   bool healthy() const;  // every link up and this node's presence registered
   const std::string& node_id() const { return opts_.node_id; }
@@ -96,7 +101,6 @@ class RedisEngine {
     int refs = 0;
     bool subscribed = false, inflight = false;
   };
-  static std::string channel_of(Publication::Target t, const std::string& key);
   void reconcile_locked(std::size_t shard, const std::string& channel);
   void on_push(std::size_t shard, const redisReply* reply);
   void on_sub_up(std::size_t shard);

@@ -14,9 +14,11 @@ namespace sb::server {
 
 namespace net = boost::asio;
 
-RedisReply RedisEngine::call(std::vector<std::string> argv) const {
-  RedisLink& link = *shards_[0].cmd;
-  if (!link.up()) throw BackendUnavailable("redis " + opts_.shards[0].url + " is down");
+RedisReply RedisEngine::call(std::vector<std::string> argv) const { return call_on(0, std::move(argv)); }
+
+RedisReply RedisEngine::call_on(std::size_t shard, std::vector<std::string> argv) const {
+  RedisLink& link = *shards_[shard].cmd;
+  if (!link.up()) throw BackendUnavailable("redis " + opts_.shards[shard].url + " is down");
   auto promise = std::make_shared<std::promise<std::optional<RedisReply>>>();
   auto fut = promise->get_future();
   net::post(ioc_, [&link, argv = std::move(argv), promise] {

@@ -11,6 +11,8 @@
 
 #include "http_session.hpp"
 #include "log.hpp"
+#include "memory_streams.hpp"
+#include "redis_streams.hpp"
 #include "push/redis_push_store.hpp"
 #include "ws_session.hpp"
 
@@ -49,6 +51,19 @@ std::shared_ptr<RedisEngine> redis_of(const Config& c) {
   o.presence_ttl = c.presence_ttl;
   return std::make_shared<RedisEngine>(std::move(o));
 }
+StreamOptions streams_of(const Config& c) {
+  StreamOptions o;
+  o.history_size = c.history_size;
+  o.history_ttl = c.history_ttl;
+  o.idempotency_ttl = c.idempotency_ttl;
+  o.max_replay_bytes = c.max_buffered_bytes / 2;  // a replay may not get its connection cut off
+  return o;
+}
+
+std::unique_ptr<StreamStore> stream_store_of(const Config& c, const std::shared_ptr<RedisEngine>& redis) {
+  if (redis) return std::make_unique<RedisStreams>(redis, streams_of(c));
+  return std::make_unique<MemoryStreams>(streams_of(c));
+}
 }  // namespace
 
 ServerContext::ServerContext(Config c)
@@ -56,7 +71,8 @@ ServerContext::ServerContext(Config c)
       auth(jwt_of(config)),
       redis(redis_of(config)),
       hub(redis ? std::unique_ptr<Broker>(std::make_unique<RedisBroker>(redis)) : std::make_unique<MemoryBroker>(),
-          redis ? std::unique_ptr<PresenceManager>(std::make_unique<RedisPresence>(redis)) : std::make_unique<MemoryPresence>()) {
+          redis ? std::unique_ptr<PresenceManager>(std::make_unique<RedisPresence>(redis)) : std::make_unique<MemoryPresence>(),
+          stream_store_of(config, redis)) {
   if (!config.push.enabled) return;
   if (redis) {  // one store and one VAPID key for the whole cluster (docs/scaling.md)
     auto engine = redis;

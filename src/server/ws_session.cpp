@@ -13,6 +13,7 @@
 #include <boost/asio/recycling_allocator.hpp>
 
 #include "../protocol/frames.hpp"
+#include "http_session.hpp"
 #include "log.hpp"
 #include "queries.hpp"
 #include "ws_handshake.hpp"
@@ -46,6 +47,7 @@ void WsSession::run(http::request<http::string_body> req, std::string preread, s
                     int refusal_code, std::string subprotocol) {
   refusal_ = std::move(refusal);
   refusal_code_ = refusal_code;
+  since_ = query_param(req.target(), "since");
   beast::error_code ec;
   socket_.non_blocking(true, ec);
   auto answer = ws::answer_upgrade(req, subprotocol);
@@ -88,7 +90,7 @@ void WsSession::start_session() {
   }
   std::size_t cap = ctx_.config.max_connections_per_user;
   if (identity_.max_connections && (cap == 0 || identity_.max_connections < cap)) cap = identity_.max_connections;
-  if (auto r = ctx_.hub.attach(shared_from_this(), cap); !r.ok) {
+  if (auto r = ctx_.hub.attach(shared_from_this(), cap, /*hold_user_stream=*/true); !r.ok) {
     if (r.code == p::Error::Unavailable) {  // the client reconnects, perhaps to another node
       log::warn("conn_refused").kv("cid", cid()).kv("user", user()).kv("code", p::close_code::TryAgainLater)
           .kv("reason", r.message);
@@ -105,9 +107,37 @@ void WsSession::start_session() {
   attached_ = true;
   ctx_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   log::info("conn_open").kv("cid", cid()).kv("user", user());
-  deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in(), ctx_.config.ice_servers_json)));
+  open_private_stream();
   arm_expiry();
   arm_idle();
+}
+
+// The welcome carries the user's private stream position; with ?since=<epoch>.<offset> the
+// private frames missed since then follow it, before any live one (docs/protocol.md).
+void WsSession::open_private_stream() {
+  std::optional<p::StreamPosition> since;
+  bool bad_since = false;
+  if (!since_.empty()) {
+    since.emplace();
+    if (!p::parse_stream_position(since_, *since)) {
+      since.reset();
+      bad_since = true;
+    }
+  }
+  ctx_.hub.open_user_stream(*this, since, [&](const nlohmann::json& stream) {
+    std::string stream_json;
+    if (!stream.is_null()) {
+      nlohmann::json s = stream;
+      if (bad_since) s["recovered"] = false;
+      stream_json = s.dump();
+    }
+    deliver(std::make_shared<const std::string>(p::welcome_frame(cid(), user(), ctx_.config.limits, expires_in(),
+                                                                 ctx_.config.ice_servers_json, stream_json)));
+    if (bad_since)
+      reply_error(std::nullopt, p::Error::InvalidParameter,
+                  "\"since\" in the URL must be <epoch>.<offset>: 1 to 64 characters of A-Z, a-z, 0-9, _ and -, a dot, "
+                  "a whole number.");
+  });
 }
 
 namespace {
@@ -317,17 +347,17 @@ void WsSession::handle(std::string_view text) {
         r = HubResult::fail(p::Error::Forbidden, "This token does not allow joining group \"" + *req.group + "\".");
         break;
       }
-      r = ctx_.hub.join(*this, req.group, mode);
+      r = ctx_.hub.join(*this, req.group, mode, req.since);
       break;
     }
     case p::Op::Post:
-      r = ctx_.hub.post_group(*this, *req.group, req.payload);
-      if (r.ok && req.notification)
+      r = ctx_.hub.post_group(*this, *req.group, req.payload, req.key);
+      if (r.ok && r.data.is_null() && req.notification)  // not for a repeated key
         push::after_group(ctx_.push.get(), ctx_.hub.presence(), *req.group, user(), *req.notification);
       break;
     case p::Op::Private:
-      r = ctx_.hub.post_private(*this, req.user, req.payload);
-      if (req.notification) r = push::after_private(ctx_.push.get(), req.user, *req.notification, std::move(r));
+      r = ctx_.hub.post_private(*this, req.user, req.payload, req.key);
+      if (req.notification && r.data.is_null()) r = push::after_private(ctx_.push.get(), req.user, *req.notification, std::move(r));
       break;
     case p::Op::Vapid:
     case p::Op::Subscribe:
@@ -374,7 +404,7 @@ void WsSession::handle(std::string_view text) {
       return reply(std::move(frame));
     }
   }
-  if (r.ok) reply(p::ok_frame(req.id));
+  if (r.ok) reply(r.data.is_null() ? p::ok_frame(req.id) : p::ok_frame(req.id, r.data));
   else reply_error(req.id, r.code, r.message);
 }
 

@@ -55,6 +55,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession>, p
 
  private:
   void start_session();  // after the upgrade: refusal, connection caps, attach, welcome
+  void open_private_stream();  // the welcome, then the private frames missed since since_
   void read();
   void on_readable(beast::error_code ec);
   void consume(char* data, std::size_t n);
@@ -128,6 +129,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession>, p
   bool started_ = false;          // the upgrade was answered with 101
   std::optional<Disconnect> why_;  // set when the server closes
   std::string refusal_;
+  std::string since_;              // the connect URL's since= (docs/protocol.md, Recovery)
   int refusal_code_ = 0;
   double tokens_ = 0;              // rate limit bucket
   ByteBudget reply_bytes_;         // what query replies may cost (byte_budget.hpp)

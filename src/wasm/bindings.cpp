@@ -10,6 +10,10 @@
 #include <optional>
 #include <string>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
 #include "browser_platform.hpp"
 #include "../client/pager.hpp"
 #include "../client/rtc_signaling.hpp"
@@ -57,8 +61,13 @@ const char* state_name(client::State s) {
 
 // Options arrive as numbers in a fixed order (post.js, kOptionNames); NaN: not given.
 enum Opt { InitialDelay, MaxDelay, MaxAttempts, Jitter, ConnectTimeout, RequestTimeout, KeepAlive, DeadAfter,
-           RtcConnectTimeout };
+           RtcConnectTimeout, QueueMaxCount, QueueMaxBytes };
 double num(const double* o, Opt k, double fallback) { return std::isnan(o[k]) ? fallback : o[k]; }
+// A count option: a number >= 0 (larger than 32 bits hold: the largest), else the default.
+std::size_t count(const double* o, Opt k, std::size_t fallback) {
+  double v = num(o, k, -1), max = static_cast<double>(std::numeric_limits<std::uint32_t>::max());
+  return v >= 0 ? static_cast<std::size_t>(std::min(v, max)) : fallback;
+}
 }  // namespace
 
 // One Realtime's core and what it needs; JS holds its address. Members are built in this order.
@@ -105,6 +114,8 @@ struct WasmClient {
     if (o[Jitter] == 0) opt.jitter = false;
     opt.connect_timeout_ms = num(o, ConnectTimeout, opt.connect_timeout_ms);
     opt.request_timeout_ms = num(o, RequestTimeout, opt.request_timeout_ms);
+    opt.queue_max_count = count(o, QueueMaxCount, opt.queue_max_count);
+    opt.queue_max_bytes = count(o, QueueMaxBytes, opt.queue_max_bytes);
     opt.keepalive_ms = num(o, KeepAlive, opt.keepalive_ms);
     opt.dead_after_ms = num(o, DeadAfter, opt.dead_after_ms);
     return opt;

@@ -28,7 +28,7 @@ var sbMethods = {
 };
 // The core's options, in bindings.cpp's order (enum Opt); NaN where not given.
 var sbOptionNames = ['initialDelay', 'maxDelay', 'maxAttempts', 'jitter', 'connectTimeout', 'requestTimeout',
-  'keepAlive', 'deadAfter', 'rtcConnectTimeout'];
+  'keepAlive', 'deadAfter', 'rtcConnectTimeout', 'queueMaxCount', 'queueMaxBytes'];
 
 function WasmClient(handlers, options) {
   var h = sbHandlers.indexOf(null);

@@ -13,9 +13,11 @@ async function app(): Promise<void> {
     token: async () => 'jwt',
     reconnect: { initialDelay: 500, maxDelay: 20000, maxAttempts: 0 },
     requestTimeout: 10000,
+    offlineQueue: { maxCount: 1000, maxBytes: 1 << 20 },
   });
   const ws: WebSocket = await rt.connectRealtime((ev: RealtimeEvent) => {
     if (ev.type === 'notice' && ev.code === 'USER_JOINED') console.log(ev.sender, ev.sender_cid, ev.sender_rid);
+    if (ev.type === 'notice' && ev.code === 'RECOVERY_FAILED') console.log('refetch', ev.sender_rid);
   });
   ws.readyState;
   const joined: { type: 'success'; message: string } = await rt.joinRealtime({ group: 'lobby' });
@@ -41,6 +43,7 @@ async function app(): Promise<void> {
     await rt.postRealtime(1, 'x');
   } catch (e) {
     if (e instanceof RealtimeError && e.code === 'NOT_CONNECTED') console.log(e.message);
+    if (e instanceof RealtimeError && e.code === 'QUEUE_FULL') console.log('offline queue full');
   }
   console.log(joined, cid, n, end, rt.state, rt.cid, rt.group);
   const me: string | null = rt.userId;
