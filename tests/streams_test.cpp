@@ -134,6 +134,19 @@ TEST(Streams, RecoveryFailsOnAnotherEpochATooShortHistoryOrAFuturePosition) {
   }
 }
 
+TEST(Streams, WithoutHistoryOnlyAnUpToDatePositionRecovers) {
+  auto server = start_server({"--history-size", "0"});
+  auto alice = stream_client(server->port(), "alice");
+  std::string epoch = alice->request({{"op", "join"}, {"group", "room"}})["data"]["epoch"];
+  alice->request({{"op", "post"}, {"group", "room"}, {"msg", 1}});
+  auto bob = stream_client(server->port(), "bob");
+  EXPECT_EQ(bob->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 0}, {"epoch", epoch}}}})["data"],
+            (json{{"offset", 1}, {"epoch", epoch}, {"recovered", false}}));
+  auto carol = stream_client(server->port(), "carol");
+  EXPECT_EQ(carol->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 1}, {"epoch", epoch}}}})["data"]["recovered"],
+            true);
+}
+
 TEST(Streams, AnInMemoryRestartChangesTheEpochAndRecoveryFails) {
   auto server = start_server();
   auto alice = stream_client(server->port(), "alice");
