@@ -18,11 +18,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<ServerProcess> start_node(const RedisProcess& redis, const std::string& id) {
-  auto p = std::make_unique<ServerProcess>(
-      std::vector<std::string>{"--port", "0", "--jwt-secret", kStreamSecret, "--threads", "2", "--log-level", "error",
-                               "--node-id", id, "--presence-ttl", "2", "--rate", "0", "--redis", redis.url()},
-      "");
+std::unique_ptr<ServerProcess> start_node(const RedisProcess& redis, const std::string& id,
+                                          std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--port", "0", "--jwt-secret", kStreamSecret, "--threads", "2", "--log-level", "error",
+                                "--node-id", id, "--presence-ttl", "2", "--rate", "0", "--redis", redis.url()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto p = std::make_unique<ServerProcess>(args, "");
   EXPECT_NE(p->port(), 0) << "node " << id << " did not start";
   return p;
 }
@@ -105,7 +106,7 @@ TEST(StreamCluster, ANodeKilledHardAndRestartedLosesNothingAcknowledged) {
     EXPECT_EQ(f["offset"], ++last);
     received.insert(id_of(f));
   }
-  EXPECT_EQ(acked.size(), 80u);
+  EXPECT_EQ(acked.size(), 90u);  // 20 + 20 before the kill, 40 while down, 10 after
   EXPECT_EQ(received.size(), acked.size());  // a multiset: a duplicate would count twice
   EXPECT_EQ(std::set<std::string>(received.begin(), received.end()), acked);
 }
@@ -134,6 +135,27 @@ TEST(StreamCluster, KeysHoldAcrossNodesAndThePrivateStreamRecoversOnAnotherNode)
   auto all = messages(*bob_b, 3, "private");
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2]["offset"], 3);
+}
+
+// History bounded by size and age in Redis too: the entries are gone, the position stays.
+TEST(StreamCluster, HistoryInRedisIsTrimmedBySizeAndExpiresByAge) {
+  RedisProcess redis;
+  auto a = start_node(redis, "a", {"--history-size", "3", "--history-ttl", "1"});
+  auto alice = stream_client(a->port(), "alice");
+  std::string epoch = alice->request({{"op", "join"}, {"group", "room"}})["data"]["epoch"];
+  for (int i = 1; i <= 5; ++i) alice->request({{"op", "post"}, {"group", "room"}, {"msg", i}});
+  auto bob = stream_client(a->port(), "bob");
+  EXPECT_EQ(bob->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 1}, {"epoch", epoch}}}})["data"]["recovered"],
+            false);  // 2 is trimmed: only 3..5 are kept
+  bob = stream_client(a->port(), "bob");
+  EXPECT_EQ(bob->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 2}, {"epoch", epoch}}}})["data"]["recovered"],
+            true);
+  EXPECT_EQ(already_received(*bob, "message").size(), 3u);
+  std::this_thread::sleep_for(1200ms);  // the passing of time itself is what is tested: ttl 1 s
+  bob = stream_client(a->port(), "bob");
+  json r = bob->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 4}, {"epoch", epoch}}}});
+  EXPECT_EQ(r["data"], (json{{"offset", 5}, {"epoch", epoch}, {"recovered", false}}));  // same epoch, entry aged out
+  EXPECT_TRUE(already_received(*bob, "message").empty());
 }
 
 }  // namespace

@@ -53,11 +53,14 @@ inline std::vector<nlohmann::json> already_received(WsClient& c, const std::stri
   return got;
 }
 
-// Publishers (one per port in `publish_ports`, 300 posts each) post to group "flow" while a
-// member keeps reconnecting to `receive_ports` in turn, rejoining with its last position after
-// a random few milliseconds: it must see every post exactly once, offsets consecutive.
+// Publishers (one per port in `publish_ports`) post to group "flow" while a member keeps
+// reconnecting to `receive_ports` in turn, rejoining with its last position after a random few
+// milliseconds. The publishers go on until the member has rejoined `min_rejoins` times (and
+// posted at least `per_publisher` each), so the rejoins happen while publications flow however
+// fast or slow the machine is. The member must see every post exactly once, offsets consecutive.
 inline void expect_rejoins_lose_nothing(const std::vector<unsigned short>& publish_ports,
-                                        const std::vector<unsigned short>& receive_ports, int per_publisher = 300) {
+                                        const std::vector<unsigned short>& receive_ports, int per_publisher = 300,
+                                        int min_rejoins = 20) {
   using nlohmann::json;
   std::uint64_t last = 0;
   std::string epoch;
@@ -77,42 +80,42 @@ inline void expect_rejoins_lose_nothing(const std::vector<unsigned short>& publi
     last = r["data"]["offset"];
   }
   std::vector<std::thread> publishers;
-  std::atomic<int> published{0};
+  std::atomic<int> published{0}, running{static_cast<int>(publish_ports.size())}, rejoins{0};
   for (std::size_t p = 0; p < publish_ports.size(); ++p)
     publishers.emplace_back([&, p] {
       auto c = stream_client(publish_ports[p], "publisher" + std::to_string(p));
       c->request({{"op", "join"}, {"group", "flow"}});
-      for (int n = 0; n < per_publisher; ++n)
+      for (int n = 0; (n < per_publisher || rejoins.load() < min_rejoins) && n < 100 * per_publisher; ++n)
         if (c->request({{"op", "post"}, {"group", "flow"}, {"msg", {{"p", p}, {"n", n}}}})["op"] == "ok") ++published;
+      --running;
     });
-  const std::size_t total = publish_ports.size() * per_publisher;
+  auto all_seen = [&] { return running.load() == 0 && seen.size() == static_cast<std::size_t>(published.load()); };
   std::mt19937 rng(7);
-  int rejoins = 0, not_recovered = 0;
+  int not_recovered = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (seen.size() < total && std::chrono::steady_clock::now() < deadline) {
+  while (!all_seen() && std::chrono::steady_clock::now() < deadline) {
     auto c = stream_client(receive_ports[rejoins % receive_ports.size()], "receiver");
     json r = c->request({{"op", "join"}, {"group", "flow"}, {"since", {{"offset", last}, {"epoch", epoch}}}});
     if (r["op"] != "ok" || r["data"]["recovered"] != true) ++not_recovered;
     ++rejoins;
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 40);
-    bool quiet = false;
-    while (!quiet && std::chrono::steady_clock::now() < until) {
-      auto f = c->recv(std::chrono::milliseconds(5));
-      if (f) take(*f);
-      else quiet = published.load() == static_cast<int>(total) && seen.size() == total;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 20);
+    while (std::chrono::steady_clock::now() < until && !all_seen())
+      if (auto f = c->recv(std::chrono::milliseconds(5))) take(*f);
+    if (running.load() == 0) {  // all out: read what is left, bounded
+      while (!all_seen()) {
+        auto f = c->recv(std::chrono::seconds(5));
+        if (!f) break;
+        take(*f);
+      }
     }
-    if (published.load() == static_cast<int>(total))  // all out: read what is left, bounded
-      while (seen.size() < total)
-        if (auto f = c->recv(std::chrono::seconds(5))) take(*f);
-        else break;
   }
   for (auto& t : publishers) t.join();
-  EXPECT_EQ(published.load(), static_cast<int>(total));
-  EXPECT_EQ(seen.size(), total) << "after " << rejoins << " rejoins";
+  EXPECT_GE(published.load(), per_publisher * static_cast<int>(publish_ports.size()));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(published.load())) << "after " << rejoins << " rejoins";
   EXPECT_EQ(duplicates, 0u);
   EXPECT_EQ(gaps, 0u);
   EXPECT_EQ(not_recovered, 0);
-  EXPECT_GT(rejoins, 3);
+  EXPECT_GE(rejoins.load(), min_rejoins);
 }
 
 }  // namespace sb::testing

@@ -134,6 +134,19 @@ TEST(Streams, RecoveryFailsOnAnotherEpochATooShortHistoryOrAFuturePosition) {
   }
 }
 
+TEST(Streams, WithoutHistoryOnlyAnUpToDatePositionRecovers) {
+  auto server = start_server({"--history-size", "0"});
+  auto alice = stream_client(server->port(), "alice");
+  std::string epoch = alice->request({{"op", "join"}, {"group", "room"}})["data"]["epoch"];
+  alice->request({{"op", "post"}, {"group", "room"}, {"msg", 1}});
+  auto bob = stream_client(server->port(), "bob");
+  EXPECT_EQ(bob->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 0}, {"epoch", epoch}}}})["data"],
+            (json{{"offset", 1}, {"epoch", epoch}, {"recovered", false}}));
+  auto carol = stream_client(server->port(), "carol");
+  EXPECT_EQ(carol->request({{"op", "join"}, {"group", "room"}, {"since", {{"offset", 1}, {"epoch", epoch}}}})["data"]["recovered"],
+            true);
+}
+
 TEST(Streams, AnInMemoryRestartChangesTheEpochAndRecoveryFails) {
   auto server = start_server();
   auto alice = stream_client(server->port(), "alice");
@@ -245,6 +258,47 @@ TEST(Streams, HostileSinceAndKeyValuesGetInvalidParameter) {
 TEST(Streams, RejoiningWhilePublicationsFlowLosesAndRepeatsNothing) {
   auto server = start_server();
   expect_rejoins_lose_nothing({server->port()}, {server->port()});
+}
+
+TEST(StreamFrames, PositionsOffsetsAndKeysParse) {
+  namespace p = sb::protocol;
+  p::StreamPosition pos;
+  ASSERT_TRUE(p::parse_stream_position("ab_C-9.12", pos));
+  EXPECT_EQ(pos.epoch, "ab_C-9");
+  EXPECT_EQ(pos.offset, 12u);
+  ASSERT_TRUE(p::parse_stream_position("e.0", pos));
+  ASSERT_TRUE(p::parse_stream_position("e.18446744073709551615", pos));
+  EXPECT_EQ(pos.offset, 18446744073709551615ull);
+  for (const char* bad : {"", ".1", "e.", "e", "e.012", "e.-1", "e.+1", "e.1x", "a b.1", "e.18446744073709551616", "e.1.2x",
+                          "\xc3\xbc.1"})
+    EXPECT_FALSE(p::parse_stream_position(bad, pos)) << bad;
+
+  auto parts = p::group_message_parts("g", "s\",\"offset\":7,\"x\":\"", "c", R"({"offset":9})");
+  EXPECT_EQ(p::frame_offset(parts.without_position()), std::nullopt);  // not fooled by the sender or msg
+  std::string frame = parts.at(42, "ep");
+  EXPECT_EQ(p::frame_offset(frame), 42u);
+  json j = json::parse(frame);
+  EXPECT_EQ(j["offset"], 42);
+  EXPECT_EQ(j["epoch"], "ep");
+  EXPECT_EQ(j["msg"], (json{{"offset", 9}}));
+  const std::string tail = R"(,"msg":{"offset":9}})";  // msg stays last
+  EXPECT_EQ(frame.substr(frame.size() - tail.size()), tail);
+  p::ServerFrame f;  // the client's fast path
+  ASSERT_TRUE(p::parse_server_frame(p::private_message_parts("s", "c", "", "[1]").at(7, "e"), f));
+  EXPECT_EQ(f.op, "private");
+  EXPECT_EQ(f.offset, 7u);
+  EXPECT_EQ(f.epoch, "e");
+  EXPECT_EQ(f.payload, "[1]");
+
+  p::Request req;
+  p::RequestError err;
+  ASSERT_TRUE(p::parse_request(R"({"op":"post","id":1,"group":"g","key":"k-1","msg":{"a":1}})", {}, req, err));
+  EXPECT_EQ(req.key, "k-1");
+  EXPECT_EQ(req.payload, R"({"a":1})");
+  ASSERT_TRUE(p::parse_request(R"({"op":"private","id":1,"key":"k2","user":"u","msg":1})", {}, req, err));
+  EXPECT_EQ(req.key, "k2");
+  EXPECT_FALSE(p::parse_request(R"({"op":"post","id":1,"group":"g","key":"a\u0020b","msg":1})", {}, req, err));
+  EXPECT_EQ(err.code, p::Error::InvalidParameter);
 }
 
 TEST(MemoryStreams, HistoryAgesOutAndKeysAreBoundedPerUser) {
