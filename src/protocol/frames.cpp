@@ -613,7 +613,7 @@ bool parse_server_frame(std::string_view text, ServerFrame& out) {
                        : k == "epoch"      ? &out.epoch
                                            : nullptr;
     long long id = 0;
-    if (str) jt::get_string(v, *str);
+    if (str) jt::get_checked_string(v, *str);
     else if (k == "id" && jt::get_int(v, id)) out.id = id;
     else if (k == "offset" && jt::get_int(v, id) && id > 0) out.offset = static_cast<std::uint64_t>(id);
     else if (k == "data") out.data.assign(v);
