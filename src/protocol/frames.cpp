@@ -449,6 +449,24 @@ std::string private_message_frame(std::string_view sender, std::string_view send
                      payload_json);
 }
 
+std::string server_message_frame(std::string_view op, std::string_view group, std::string_view sender,
+                                 std::string_view payload_json) {
+  std::string f;
+  f.reserve(64 + group.size() + sender.size() + payload_json.size());
+  f += "{\"op\":\"";
+  f += op;
+  f += "\",\"group\":";
+  if (group.empty()) f += "null";
+  else append_json_string(f, group);
+  f += ",\"sender\":";
+  append_json_string(f, sender);
+  f += ",\"sender_cid\":null";
+  f += kPayloadKey;
+  f += payload_json;
+  f += '}';
+  return f;
+}
+
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
                             std::string_view payload_json) {
   return event_frame("rtc", {{"sender", sender}, {"sender_cid", sender_cid}}, payload_json);

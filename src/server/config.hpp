@@ -63,6 +63,10 @@ struct Config {
   std::vector<std::string> redis_urls;
   std::string node_id;                               // unique per node (empty: host-pid-random)
   std::chrono::milliseconds presence_ttl{20000};     // a dead node's connections go within 1.25 x this
+  // The server API for app backends (server_api.hpp): off (404) while api_key is empty.
+  std::string api_key;                 // "Authorization: apikey <it>"
+  std::string api_sender = "server";   // the `sender` of messages published through the API
+  std::size_t api_max_body_bytes = 0;  // one request body at most; 0: max_frame_bytes + 4096
 };
 
 }  // namespace sb::server

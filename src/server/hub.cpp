@@ -239,6 +239,38 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
   return {};
 }
 
+// The server API's publications: the frame is built here, in one place, and published as a
+// connection's post is (same broker, same fan-out), only with no connection as the sender.
+HubResult Hub::publish_group_as_server(const std::string& sender, const std::string& group,
+                                       std::string_view payload_json) {
+  Publication pub;
+  pub.target = Target::Group;
+  pub.key = group;
+  pub.frame = std::make_shared<const std::string>(p::server_message_frame("message", group, sender, payload_json));
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
+  return {};
+}
+
+HubResult Hub::publish_user_as_server(const std::string& sender, const std::string& user,
+                                      std::string_view payload_json) {
+  Publication pub;
+  pub.target = Target::User;
+  pub.key = user;
+  pub.frame = std::make_shared<const std::string>(p::server_message_frame("private", "", sender, payload_json));
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
+  return {};
+}
+
+HubResult Hub::disconnect_user(const std::string& user) {
+  Publication pub;
+  pub.target = Target::User;
+  pub.scope = Scope::Disconnect;
+  pub.key = user;
+  pub.frame = std::make_shared<const std::string>();
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
+  return {};
+}
+
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
   try {
     if (!presence_->connection_exists(cid)) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
@@ -279,6 +311,10 @@ void Hub::on_publication(const Publication& pub) {
     case Target::User: {
       auto u = users_.find(pub.key);
       if (u == users_.end()) return;
+      if (pub.scope == Scope::Disconnect) {
+        for (Peer* r : u->second) r->close_by_server();
+        return;
+      }
       for (Peer* r : u->second) r->deliver(pub.frame);
       return;
     }
