@@ -17,6 +17,8 @@ namespace sb::server {
 
 namespace p = sb::protocol;
 using nlohmann::json;
+// Request bodies keep their keys' order: a published message reaches clients as it was written.
+using body_json = nlohmann::ordered_json;
 
 namespace {
 ServerApiAnswer failure(unsigned status, p::Error code, std::string_view message) {
@@ -40,16 +42,16 @@ bool authorized(const std::string& key, std::string_view authorization) {
 
 // The body as a JSON object, held to the limits of a client's frame: nesting, no raw NUL (which
 // nlohmann's parser would take for the end of the text).
-ServerApiAnswer parse_body(const Config& cfg, const std::string& body, json& out) {
+ServerApiAnswer parse_body(const Config& cfg, const std::string& body, body_json& out) {
   if (p::json_depth(body, cfg.limits.max_depth) > cfg.limits.max_depth)
     return failure(400, p::Error::TooDeep, "JSON nesting is deeper than " + std::to_string(cfg.limits.max_depth) + ".");
-  if (body.find('\0') == std::string::npos) out = json::parse(body, nullptr, false);
+  if (body.find('\0') == std::string::npos) out = body_json::parse(body, nullptr, false);
   if (!out.is_object()) return failure(400, p::Error::InvalidRequest, "The body must be a JSON object.");
   return kDone;
 }
 
 // A name field (group or user id); false when absent or not a valid name.
-bool name_field(const Config& cfg, const json& body, const char* field, std::string& out) {
+bool name_field(const Config& cfg, const body_json& body, const char* field, std::string& out) {
   auto it = body.find(field);
   if (it == body.end() || !it->is_string() || !p::valid_name(it->get_ref<const std::string&>(), cfg.limits.max_name_bytes))
     return false;
@@ -57,7 +59,7 @@ bool name_field(const Config& cfg, const json& body, const char* field, std::str
   return true;
 }
 
-bool only_fields(const json& body, std::initializer_list<std::string_view> allowed, std::string& unknown) {
+bool only_fields(const body_json& body, std::initializer_list<std::string_view> allowed, std::string& unknown) {
   for (auto& [k, v] : body.items()) {
     bool ok = false;
     for (auto a : allowed) ok = ok || k == a;
@@ -70,7 +72,7 @@ bool only_fields(const json& body, std::initializer_list<std::string_view> allow
 }
 
 // The idempotency key of a publish: 1..64 of [A-Za-z0-9_-], as the socket's post takes it.
-bool valid_key(const json& k) {
+bool valid_key(const body_json& k) {
   if (!k.is_string()) return false;
   const auto& s = k.get_ref<const std::string&>();
   if (s.empty() || s.size() > 64) return false;
@@ -83,7 +85,7 @@ ServerApiAnswer unavailable(const std::string& message) { return failure(503, p:
 
 ServerApiAnswer publish(ServerContext& ctx, const std::string& text) {
   const Config& cfg = ctx.config;
-  json body;
+  body_json body;
   if (auto r = parse_body(cfg, text, body); r.status != 200) return r;
   std::string unknown;
   if (!only_fields(body, {"group", "user", "message", "key"}, unknown))
@@ -98,7 +100,7 @@ ServerApiAnswer publish(ServerContext& ctx, const std::string& text) {
   // Accepted and checked; not yet used: the hub has no idempotency (issue 11's keys) here.
   if (auto key = body.find("key"); key != body.end() && !valid_key(*key))
     return bad("\"key\" must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
-  std::string payload = message->dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string payload = message->dump(-1, ' ', false, body_json::error_handler_t::replace);
   if (payload.size() > cfg.limits.max_frame_bytes)
     return failure(413, p::Error::TooLarge,
                    "The message is over " + std::to_string(cfg.limits.max_frame_bytes) + " bytes.");
@@ -109,7 +111,7 @@ ServerApiAnswer publish(ServerContext& ctx, const std::string& text) {
 }
 
 ServerApiAnswer disconnect(ServerContext& ctx, const std::string& text) {
-  json body;
+  body_json body;
   if (auto r = parse_body(ctx.config, text, body); r.status != 200) return r;
   std::string unknown, user;
   if (!only_fields(body, {"user"}, unknown)) return bad("Unknown field \"" + unknown + "\": a disconnect takes user.");
