@@ -241,34 +241,31 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
 
 // The server API's publications: the frame is built here, in one place, and published as a
 // connection's post is (same broker, same fan-out), only with no connection as the sender.
+namespace {
+HubResult publish_as_server(Broker& broker, Target target, const std::string& key, std::string frame,
+                            Scope scope = Scope::None) {
+  Publication pub;
+  pub.target = target;
+  pub.scope = scope;
+  pub.key = key;
+  pub.frame = std::make_shared<const std::string>(std::move(frame));
+  if (auto st = broker.publish(pub); !st.ok) return unavailable(st.why);
+  return {};
+}
+}  // namespace
+
 HubResult Hub::publish_group_as_server(const std::string& sender, const std::string& group,
                                        std::string_view payload_json) {
-  Publication pub;
-  pub.target = Target::Group;
-  pub.key = group;
-  pub.frame = std::make_shared<const std::string>(p::server_message_frame("message", group, sender, payload_json));
-  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
-  return {};
+  return publish_as_server(*broker_, Target::Group, group, p::server_message_frame("message", group, sender, payload_json));
 }
 
 HubResult Hub::publish_user_as_server(const std::string& sender, const std::string& user,
                                       std::string_view payload_json) {
-  Publication pub;
-  pub.target = Target::User;
-  pub.key = user;
-  pub.frame = std::make_shared<const std::string>(p::server_message_frame("private", "", sender, payload_json));
-  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
-  return {};
+  return publish_as_server(*broker_, Target::User, user, p::server_message_frame("private", "", sender, payload_json));
 }
 
 HubResult Hub::disconnect_user(const std::string& user) {
-  Publication pub;
-  pub.target = Target::User;
-  pub.scope = Scope::Disconnect;
-  pub.key = user;
-  pub.frame = std::make_shared<const std::string>();
-  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
-  return {};
+  return publish_as_server(*broker_, Target::User, user, std::string(), Scope::Disconnect);
 }
 
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
