@@ -88,24 +88,37 @@ test('a page cut off and reconnected hundreds of times keeps a flat heap', async
 
     const cdp = await page.context().newCDPSession(page);
     await page.evaluate((n) => window.cycles(n), WARMUP);
+    // Wasm memory: its size, and the top of the malloc heap (where a block larger than any free
+    // one lands), which moves up by whatever C++ objects a reconnect leaves behind.
+    const wasmTop = () =>
+      page.evaluate(() => {
+        const m = window.rt._module;
+        const at = m._malloc(1 << 20);
+        m._free(at);
+        return at;
+      });
     const wasmBefore = await page.evaluate(() => window.rt._module.HEAP8.length);
+    const topBefore = await wasmTop();
     const before = await heapUsed(cdp);
     await snapshot(cdp, 'a');
     await page.evaluate((n) => window.cycles(n), CYCLES);
     const after = await heapUsed(cdp);
     await snapshot(cdp, 'b');
     const wasmAfter = await page.evaluate(() => window.rt._module.HEAP8.length);
+    const topAfter = await wasmTop();
     const perReconnect = (after - before) / CYCLES;
     // Emscripten numbers sockets by the length of its socket table (WS.sockets): ids that keep
     // growing are a table that keeps growing.
     const socketId = await page.evaluate(() => window.rt._core.socketId());
     console.log(`JS heap ${before} -> ${after} bytes after GC over ${CYCLES} reconnects: ` +
-      `${perReconnect.toFixed(1)} B per reconnect; wasm memory ${wasmBefore} -> ${wasmAfter} bytes; socket id ${socketId}`);
+      `${perReconnect.toFixed(1)} B per reconnect; wasm memory ${wasmBefore} -> ${wasmAfter} bytes, ` +
+      `malloc top ${topBefore} -> ${topAfter}; socket id ${socketId}`);
     expect(socketId).toBeLessThanOrEqual(2);
     expect(cutter.cuts).toBeGreaterThanOrEqual(WARMUP + CYCLES);
     expect(await page.evaluate(() => [window.rt.state, window.rt.group])).toEqual(['open', 'flap']);
     expect(perReconnect).toBeLessThan(MAX_GROWTH_PER_RECONNECT);
     expect(wasmAfter).toBe(wasmBefore);
+    expect((topAfter - topBefore) / CYCLES).toBeLessThan(16);
   } finally {
     await cutter.close();
   }
