@@ -882,3 +882,20 @@ TEST(ClientCore, SeveralUrlsAllDownFailsTheFirstConnectOnce) {
   EXPECT_EQ(h.transport.opened.size(), 2u);
   EXPECT_EQ(h.core->state(), State::Closed);
 }
+
+// POST /api/disconnect closes with 4005: the app hears why, and the client does not come back.
+TEST(ClientCore, DisconnectedByTheServerStopsReconnecting) {
+  Harness h;
+  Capture c;
+  h.core->connect("ws://h/realtime", c());
+  h.open();
+  h.core->on_transport_close(4005, "Disconnected by the server.");
+  EXPECT_EQ(h.core->state(), State::Closed);
+  ASSERT_FALSE(h.events.empty());
+  EXPECT_EQ(h.events.back().type, "error");
+  EXPECT_EQ(h.events.back().code, "DISCONNECTED");
+  EXPECT_EQ(h.events.back().message_json, R"("Disconnected by the server.")");
+  h.clock.advance(100000);
+  EXPECT_EQ(h.host.token_requests.size(), 1u);
+  EXPECT_EQ(h.core->state(), State::Closed);
+}

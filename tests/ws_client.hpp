@@ -164,6 +164,24 @@ class WsClient {
   int64_t next_id_ = 1;
 };
 
+// One HTTP request over loopback; returns status and body.
+inline std::pair<int, std::string> http(unsigned short port, beast::http::verb verb, const std::string& target,
+                                        const std::string& authorization, const std::string& body) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  beast::http::request<beast::http::string_body> req{verb, target, 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(beast::http::field::authorization, authorization);
+  req.body() = body;
+  req.prepare_payload();
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::http::read(stream, buffer, res);
+  return {res.result_int(), res.body()};
+}
+
 // One HTTP GET over loopback; returns status and body.
 inline std::pair<int, std::string> http_get(unsigned short port, const std::string& target) {
   net::io_context ioc;

@@ -76,6 +76,8 @@ Result close_result(int code, const std::string& reason) {
     return err(Error::Unauthorized, reason.empty() ? "The server refused the token." : reason);
   if (code == p::close_code::Forbidden)
     return err(Error::Forbidden, reason.empty() ? "The server refused the connection." : reason);
+  if (code == p::close_code::DisconnectedByServer)  // the app's backend closed it: no reconnect
+    return err(Error::Disconnected, reason.empty() ? "Disconnected by the server." : reason);
   return err(Error::NotConnected, "Could not connect to the realtime server (close code " +
                                       std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ").");
 }

@@ -59,6 +59,7 @@ constexpr int TryAgainLater = 1013;   // the cluster backend is unavailable: rec
 constexpr int Unauthorized = 4001;    // token missing, malformed, expired or badly signed: do not retry
 constexpr int TokenExpired = 4002;    // the open connection's token expired: reconnect with a fresh one
 constexpr int Forbidden = 4003;       // origin refused or connection cap reached: do not retry
+constexpr int DisconnectedByServer = 4005;  // the app's backend closed it (POST /api/disconnect): do not retry
 constexpr int SlowConsumer = 4008;    // outgoing buffer over the limit: reconnect
 constexpr int IdleTimeout = 4010;     // no pong within the idle timeout: reconnect
 }  // namespace close_code
@@ -66,7 +67,8 @@ constexpr int IdleTimeout = 4010;     // no pong within the idle timeout: reconn
 // Close codes after which a client must not reconnect by itself. TokenExpired is not one: the
 // client reconnects and its token function gives it a fresh token.
 constexpr bool close_is_fatal(int code) {
-  return code == close_code::Unauthorized || code == close_code::Forbidden;
+  return code == close_code::Unauthorized || code == close_code::Forbidden ||
+         code == close_code::DisconnectedByServer;
 }
 
 }  // namespace sb::protocol

@@ -582,6 +582,22 @@ std::string private_message_frame(std::string_view sender, std::string_view send
   return private_message_parts(sender, sender_cid, sender_group, payload_json).without_position();
 }
 
+StreamFrame server_message_parts(std::string_view op, std::string_view group, std::string_view sender,
+                                 std::string_view payload_json) {
+  StreamFrame f;
+  f.head.reserve(64 + group.size() + sender.size());
+  f.head += "{\"op\":\"";
+  f.head += op;
+  f.head += "\",\"group\":";
+  if (group.empty()) f.head += "null";
+  else append_json_string(f.head, group);
+  f.head += ",\"sender\":";
+  append_json_string(f.head, sender);
+  f.head += ",\"sender_cid\":null";
+  append_tail(f.tail, payload_json);
+  return f;
+}
+
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
                             std::string_view payload_json) {
   return event_frame("rtc", {{"sender", sender}, {"sender_cid", sender_cid}}, payload_json);

@@ -162,6 +162,11 @@ StreamFrame private_message_parts(std::string_view sender, std::string_view send
                                   std::string_view sender_group, std::string_view payload_json);
 std::string rtc_event_frame(std::string_view sender, std::string_view sender_cid,
                             std::string_view payload_json);
+// A message the app's backend published (the server API): `op` "message" with `group`, or
+// "private" with "group":null; `sender` is the server's identity and "sender_cid" is null (no
+// connection sent it). Split for the stream position as the other message frames are.
+StreamFrame server_message_parts(std::string_view op, std::string_view group, std::string_view sender,
+                                 std::string_view payload_json);
 std::string notice_frame(std::string_view code, std::string_view group, std::string_view user,
                          std::string_view cid);
 

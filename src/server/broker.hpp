@@ -37,7 +37,9 @@ struct Publication {
   //   UserLevel   the user's first join / last leave: every member gets it;
   //   ConnLevel   another connection of a user already present: only members that asked for
   //               per-connection notices get it (plus `about_cid` itself for a join).
-  enum class Scope : unsigned char { None, UserLevel, ConnLevel };
+  //   Disconnect  control, not a frame: every addressed connection is closed by the server
+  //               (close code 4005; the server API's /api/disconnect). `frame` is empty.
+  enum class Scope : unsigned char { None, UserLevel, ConnLevel, Disconnect };
   Target target = Target::Group;
   Scope scope = Scope::None;
   std::string key;        // group name, user id or connection id

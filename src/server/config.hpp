@@ -67,6 +67,10 @@ struct Config {
   std::size_t history_size = 1000;                   // entries per stream (0: none; recovery fails)
   std::chrono::seconds history_ttl{300};             // entries older than this are gone
   std::chrono::seconds idempotency_ttl{120};         // a post's key is remembered this long (0: off)
+  // The server API for app backends (server_api.hpp): off (404) while api_key is empty.
+  std::string api_key;                 // "Authorization: apikey <it>"
+  std::string api_sender = "server";   // the `sender` of messages published through the API
+  std::size_t api_max_body_bytes = 0;  // one request body at most; 0: max_frame_bytes + 4096
 };
 
 }  // namespace sb::server

@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 #include "http_queries.hpp"
+#include "server_api.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -105,16 +106,24 @@ void HttpSession::run() {
   net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::read, shared_from_this()));
 }
 
+// The header first: the server API's bodies may be larger than other requests' (server_api.hpp).
 void HttpSession::read() {
   parser_.emplace();
   parser_->header_limit(kMaxRequestBytes);
   parser_->body_limit(kMaxRequestBytes);
   stream_.expires_after(std::chrono::seconds(30));
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    if (ec) return self->on_read(ec, n);
+    if (is_server_api_path(path_of(self->parser_->get().target())))
+      self->parser_->body_limit(std::max(kMaxRequestBytes, server_api_body_cap(self->ctx_.config)));
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, self));
+  });
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::body_limit && parser_->is_header_done() && is_server_api_path(path_of(parser_->get().target())))
+    return send(api_answer(parser_->get(), server_api_too_large(ctx_.config), false), false);
   if (ec) {
     // A request the parser refused (bad framing, too large) gets a plain 400 before the close;
     // a peer that went away or timed out gets nothing.
@@ -290,6 +299,8 @@ http::message_generator HttpSession::respond() {
   std::string target(req.target());
   auto path = path_of(target);
   if (is_http_query_path(path)) return query_response(req, keep);
+  if (is_server_api_path(path))
+    return api_answer(req, server_api(ctx_, req.method_string(), target, req[http::field::authorization], req.body()), keep);
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return make(http::status::method_not_allowed, "Only GET is served here.\n");
   if (path == "/healthz") return ctx_.stopping ? make(http::status::service_unavailable, "stopping\n")
@@ -345,6 +356,18 @@ http::message_generator HttpSession::query_response(const http::request<http::st
   } else {
     res.set(http::field::content_type, "application/json");
   }
+  res.keep_alive(keep_alive);
+  res.body() = std::move(a.body);
+  res.prepare_payload();
+  return http::message_generator(std::move(res));
+}
+
+http::message_generator HttpSession::api_answer(const http::request<http::string_body>& req, ServerApiAnswer a,
+                                                bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(a.status), req.version()};
+  res.set(http::field::server, "switchboard");
+  res.set(http::field::cache_control, "no-store");
+  res.set(http::field::content_type, "application/json");
   res.keep_alive(keep_alive);
   res.body() = std::move(a.body);
   res.prepare_payload();

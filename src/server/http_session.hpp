@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "server_api.hpp"
 #include "server_context.hpp"
 
 namespace sb::server {
@@ -26,6 +27,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::http::message_generator respond();
   boost::beast::http::message_generator query_response(
       const boost::beast::http::request<boost::beast::http::string_body>& req, bool keep_alive);
+  static boost::beast::http::message_generator api_answer(
+      const boost::beast::http::request<boost::beast::http::string_body>& req, ServerApiAnswer a, bool keep_alive);
   static std::optional<boost::beast::http::message_generator> framing_problem(
       const boost::beast::http::request<boost::beast::http::string_body>& req);
   static boost::beast::http::message_generator plain(

@@ -345,6 +345,29 @@ HubResult Hub::post_private(Peer& peer, const std::string& user, std::string_vie
                            peer.user(), key);
 }
 
+// The server API's publications: to a stream like a connection's post, only with no connection
+// as the sender; a disconnect is a control publication to the user's channel (no stream).
+HubResult Hub::publish_group_as_server(const std::string& sender, const std::string& group,
+                                       std::string_view payload_json, const std::string& key) {
+  return publish_to_stream(Target::Group, group, p::server_message_parts("message", group, sender, payload_json), sender,
+                           key);
+}
+
+HubResult Hub::publish_user_as_server(const std::string& sender, const std::string& user,
+                                      std::string_view payload_json, const std::string& key) {
+  return publish_to_stream(Target::User, user, p::server_message_parts("private", "", sender, payload_json), sender, key);
+}
+
+HubResult Hub::disconnect_user(const std::string& user) {
+  Publication pub;
+  pub.target = Target::User;
+  pub.scope = Scope::Disconnect;
+  pub.key = user;
+  pub.frame = std::make_shared<const std::string>();
+  if (auto st = broker_->publish(pub); !st.ok) return unavailable(st.why);
+  return {};
+}
+
 HubResult Hub::relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json) {
   try {
     if (!presence_->connection_exists(cid)) return HubResult::fail(p::Error::RecipientOffline, "No connection " + cid + ".");
@@ -393,6 +416,10 @@ void Hub::on_publication(const Publication& pub) {
     case Target::User: {
       auto u = users_.find(pub.key);
       if (u == users_.end()) return;
+      if (pub.scope == Scope::Disconnect) {
+        for (Peer* r : u->second) r->close_by_server();
+        return;
+      }
       for (Peer* r : u->second)
         if (!held(r, pub)) r->deliver(pub.frame);
       return;

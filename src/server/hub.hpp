@@ -31,6 +31,8 @@ class Peer {
   Peer(std::string user, std::string cid) : user_(std::move(user)), cid_(std::move(cid)) {}
   virtual ~Peer() = default;
   virtual void deliver(const Frame& frame) = 0;
+  // Closes the connection with 4005 (POST /api/disconnect). Same rules as deliver().
+  virtual void close_by_server() {}
   const std::string& user() const { return user_; }
   const std::string& cid() const { return cid_; }
 
@@ -88,6 +90,16 @@ class Hub : private BrokerSink {
   // `publisher`'s key): target Group or User, `key` the group name or user id.
   HubResult publish_to_stream(Publication::Target target, const std::string& key, protocol::StreamFrame parts,
                               const std::string& publisher, const std::string& idempotency_key);
+
+  // The server API (server_api.hpp): messages from the server's own identity `sender`, with no
+  // connection behind them, to a group's members or to every connection of a user, on every
+  // node; and the close (4005) of every connection of a user, on every node.
+  // Through publish_to_stream, like a connection's post: offsets, history and `key` hold alike.
+  HubResult publish_group_as_server(const std::string& sender, const std::string& group, std::string_view payload_json,
+                                    const std::string& key = {});
+  HubResult publish_user_as_server(const std::string& sender, const std::string& user, std::string_view payload_json,
+                                   const std::string& key = {});
+  HubResult disconnect_user(const std::string& user);
 
   // Relays WebRTC signalling to one connection, addressed by its cid.
   HubResult relay_rtc(Peer& peer, const std::string& cid, std::string_view payload_json);

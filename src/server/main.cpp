@@ -207,6 +207,16 @@ int main(int argc, char** argv) {
   app.add_option("--presence-ttl", presence_ttl,
                  "Seconds a node's presence outlives its last heartbeat; a dead node's users go within 1.25x this")
       ->envname("SWITCHBOARD_PRESENCE_TTL")->group(cluster)->check(CLI::Range(0.2, 3600.0));
+  auto* api = "Server API for app backends (docs/operations.md, Server API)";
+  app.add_option("--api-key", cfg.api_key,
+                 "Key of POST /api/publish, /api/disconnect, GET /api/presence (\"Authorization: apikey <key>\"); "
+                 "none: the API is off. At least 16 characters")
+      ->envname("SWITCHBOARD_API_KEY")->group(api);
+  app.add_option("--api-sender", cfg.api_sender, "The `sender` of messages published through the API")
+      ->envname("SWITCHBOARD_API_SENDER")->group(api)->capture_default_str();
+  app.add_option("--api-max-body-bytes", cfg.api_max_body_bytes,
+                 "Largest API request body (0: --max-frame-bytes + 4096); larger: 413 TOO_LARGE")
+      ->envname("SWITCHBOARD_API_MAX_BODY_BYTES")->group(api);
 
   auto* streams = "Streams and recovery (docs/protocol.md)";
   long long history_ttl = cfg.history_ttl.count(), idempotency_ttl = cfg.idempotency_ttl.count();
@@ -246,6 +256,14 @@ int main(int argc, char** argv) {
   cfg.presence_ttl = std::chrono::milliseconds(static_cast<long long>(presence_ttl * 1000));
   cfg.history_ttl = std::chrono::seconds(history_ttl);
   cfg.idempotency_ttl = std::chrono::seconds(idempotency_ttl);
+  if (!cfg.api_key.empty() && cfg.api_key.size() < 16) {
+    std::cerr << "--api-key: at least 16 characters (a guessable key opens the API to anyone)\n";
+    return 2;
+  }
+  if (!sb::protocol::valid_name(cfg.api_sender, cfg.limits.max_name_bytes)) {
+    std::cerr << "--api-sender: a valid user id (1 to 128 bytes of UTF-8, no control characters)\n";
+    return 2;
+  }
   Level level;
   if (sb::server::log::parse_level(cfg.log_level, level)) sb::server::log::set_level(level);
   if (cfg.reply_rate_bytes > 0 && cfg.reply_burst_bytes + cfg.max_reply_bytes > cfg.max_buffered_bytes)

@@ -24,6 +24,7 @@ enum class Disconnect : unsigned char {
   SlowConsumer,   // outgoing buffer over the limit (4008)
   Shutdown,       // server shutting down (1001)
   InternalError,  // a handler of this connection threw (1011)
+  ByServer,       // the app's backend closed it: POST /api/disconnect (4005)
   kCount
 };
 const char* to_string(Disconnect d);

@@ -248,7 +248,7 @@ void RedisEngine::deliver(const std::string& channel, const char* data, std::siz
   }
   pub.key = channel.substr(5);
   unsigned char scope = static_cast<unsigned char>(data[0]);
-  if (scope > static_cast<unsigned char>(Scope::ConnLevel)) return;
+  if (scope > static_cast<unsigned char>(Scope::Disconnect)) return;
   pub.scope = static_cast<Scope>(scope);
   const char* nul = static_cast<const char*>(std::memchr(data + 1, '\0', size - 1));
   if (!nul) return;

@@ -470,6 +470,13 @@ void WsSession::close_with(int code, std::string reason, Disconnect why) {
   });
 }
 
+// From the hub, under its lock, on any thread: the close runs on this session's strand.
+void WsSession::close_by_server() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->close_with(p::close_code::DisconnectedByServer, "Disconnected by the server.", Disconnect::ByServer);
+  });
+}
+
 void WsSession::shutdown() {
   net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->close_with(p::close_code::GoingAway, "Server is shutting down.", Disconnect::Shutdown);
@@ -516,6 +523,7 @@ const char* to_string(Disconnect d) {
     case Disconnect::SlowConsumer: return "slow_consumer";
     case Disconnect::Shutdown: return "shutdown";
     case Disconnect::InternalError: return "internal_error";
+    case Disconnect::ByServer: return "by_server";
     case Disconnect::kCount: break;
   }
   return "unknown";

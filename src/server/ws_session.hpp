@@ -47,6 +47,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession>, p
   void run(http::request<http::string_body> req, std::string preread, std::string refusal, int refusal_code,
            std::string subprotocol);
   void deliver(const Frame& frame) override;
+  void close_by_server() override;  // 4005 (POST /api/disconnect), from any thread
   void shutdown();  // graceful close with GoingAway, from any thread
   std::size_t buffered() const { return buffered_.load(std::memory_order_relaxed); }
 

@@ -61,11 +61,19 @@ void BrowserTransport::close(int code, const std::string& reason) {
 }
 
 // emscripten_websocket_delete in 3.1.6 unhooks the handlers but deletes the wrong key
-// (`WS.sockets[socket]`), leaking the JS object: drop the entry ourselves.
+// (`WS.sockets[socket]`), leaking the JS object: drop the entry ourselves. And since a new
+// socket's id is `WS.sockets.length`, the array would still grow by one slot per connection
+// forever (a page reconnecting for days): trim the empty slots at its end, so ids are reused
+// and the array stays as long as the sockets alive. Reuse is safe: a deleted socket's handlers
+// are unhooked, so nothing of the old socket can arrive under its id.
 void BrowserTransport::release() {
   if (!socket_) return;
   emscripten_websocket_delete(socket_);
-  EM_ASM({ WS.sockets[$0] = null; }, socket_);
+  EM_ASM({
+    var s = WS.sockets;
+    s[$0] = null;
+    while (s.length > 1 && !s[s.length - 1]) s.length--;
+  }, socket_);
   socket_ = 0;
 }
 
