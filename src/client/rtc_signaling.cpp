@@ -8,6 +8,11 @@
 
 namespace sb::client {
 
+RtcSignaling::AliveToken::~AliveToken() {
+  if (--s_->refs == 0) delete s_;
+}
+
+
 namespace p = sb::protocol;
 namespace jt = sb::protocol::json_text;
 

@@ -470,9 +470,9 @@ void WsSession::close_with(int code, std::string reason, Disconnect why) {
   });
 }
 
-// From the hub, under its lock, on any thread: the close runs on this session's strand.
+// From the hub, under its lock, on any thread: the close runs on this session's loop.
 void WsSession::close_by_server() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->close_with(p::close_code::DisconnectedByServer, "Disconnected by the server.", Disconnect::ByServer);
   });
 }
