@@ -101,10 +101,13 @@ inline void expect_rejoins_lose_nothing(const std::vector<unsigned short>& publi
       if (f) take(*f);
       else quiet = published.load() == static_cast<int>(total) && seen.size() == total;
     }
-    if (published.load() == static_cast<int>(total))  // all out: read what is left, bounded
-      while (seen.size() < total)
-        if (auto f = c->recv(std::chrono::seconds(5))) take(*f);
-        else break;
+    if (published.load() == static_cast<int>(total)) {  // all out: read what is left, bounded
+      while (seen.size() < total) {
+        auto f = c->recv(std::chrono::seconds(5));
+        if (!f) break;
+        take(*f);
+      }
+    }
   }
   for (auto& t : publishers) t.join();
   EXPECT_EQ(published.load(), static_cast<int>(total));
