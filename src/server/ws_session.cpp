@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -26,15 +27,29 @@ std::size_t WsSession::hard_message_cap(std::size_t max_frame_bytes) {
   return std::max<std::size_t>(max_frame_bytes * 16, 1024 * 1024);
 }
 
+// The session's loop: the io_context whose executor the acceptor gave the socket (server.cpp).
+WsSession::LoopExecutor WsSession::loop_of(tcp::socket& s) {
+  if (auto* e = s.get_executor().target<LoopExecutor>()) return *e;
+  throw std::logic_error("a WebSocket session needs a socket on an io_context executor");
+}
+
 WsSession::WsSession(tcp::socket&& socket, ServerContext& ctx, Identity identity, std::string cid)
     : Peer(identity.user, std::move(cid)),
-      socket_(std::move(socket)),
+      socket_(loop_of(socket)),
       ctx_(ctx),
       identity_(std::move(identity)),
       timer_(socket_.get_executor()),
       expiry_timer_(socket_.get_executor()),
       reader_(ctx.config.limits.max_frame_bytes, hard_message_cap(ctx.config.limits.max_frame_bytes)),
       reply_bytes_(ctx.config.reply_rate_bytes, ctx.config.reply_burst_bytes) {
+  beast::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  const int fd = ec ? -1 : socket.release(ec);
+  if (!ec) socket_.assign(protocol, fd, ec);
+  if (ec) {
+    if (fd >= 0) ::close(fd);
+    throw beast::system_error(ec);
+  }
   ctx_.ws_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -12,6 +12,7 @@
 
 #include <sys/uio.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
@@ -92,13 +93,20 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession>, p
 
   static constexpr std::chrono::seconds kCloseGrace{2};
 
-  tcp::socket socket_;
+  // The socket and timers name their loop's executor type (not any_io_executor): smaller
+  // objects and operations, for every idle connection.
+  using LoopExecutor = boost::asio::io_context::executor_type;
+  using LoopTimer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                      boost::asio::wait_traits<std::chrono::steady_clock>, LoopExecutor>;
+  static LoopExecutor loop_of(tcp::socket& s);
+
+  boost::asio::basic_stream_socket<tcp, LoopExecutor> socket_;
   ServerContext& ctx_;
   Identity identity_;
   // Idle keep-alive while open, then the bound on the closing handshake (kCloseGrace).
-  boost::asio::steady_timer timer_;
+  LoopTimer timer_;
   // Closes the connection (4002) when identity_'s token expires; re-armed by a refresh. Loop only.
-  boost::asio::steady_timer expiry_timer_;
+  LoopTimer expiry_timer_;
   std::uint64_t expiry_generation_ = 0;  // a wait from an older arming (even one already due) does nothing
   ws::FrameReader reader_;
   // Outgoing. deliver() appends to pending_ from any thread and schedules one flush when none is

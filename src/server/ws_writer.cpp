@@ -64,7 +64,7 @@ void WsSession::send_control(std::string bytes) {
 // On this connection's own loop: flushed at the end of the round. From anywhere else: handed to
 // that loop, which adds it to its round.
 void WsSession::schedule_flush() {
-  if (t_round && t_loop == &net::query(socket_.get_executor(), net::execution::context)) {
+  if (t_round && t_loop == &socket_.get_executor().context()) {
     t_round->push_back(shared_from_this());
     return;
   }
