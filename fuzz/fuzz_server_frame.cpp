@@ -12,6 +12,7 @@
 #include "fake_platform.hpp"
 #include "fuzz_check.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/json_text.hpp"
 
 namespace p = sb::protocol;
 using namespace sb::client;
@@ -31,6 +32,13 @@ void check_decoder(std::string_view message) {
     next_index = index + 1;
     p::ServerFrame f;
     if (p::parse_server_frame(frame, f)) SB_FUZZ_CHECK(!f.op.empty(), "a decoded frame has an op");
+    // The client's reader against the server's parser, where both have a say: valid UTF-8
+    // (nlohmann checks it, json_text leaves it to the browser), nesting json_text follows, no
+    // NUL (nlohmann stops there) and no byte-order mark (nlohmann skips one).
+    if (p::valid_utf8(frame) && p::json_depth(frame, p::json_text::kMaxDepth) < p::json_text::kMaxDepth &&
+        frame.find('\0') == std::string_view::npos && frame.substr(0, 3) != "\xEF\xBB\xBF")
+      SB_FUZZ_CHECK(p::json_text::valid(frame) == nlohmann::json::accept(frame.begin(), frame.end()),
+                    "json_text accepts exactly what nlohmann accepts");
   });
 }
 

@@ -41,7 +41,7 @@ RtcSignaling::RtcSignaling(Core& core, Clock& clock, RtcSink sink, RtcOptions op
 }
 
 RtcSignaling::~RtcSignaling() {
-  *alive_ = false;
+  alive_.kill();
   core_.set_rtc_listener(nullptr);
   for (auto& [h, c] : calls_) clock_.cancel(c.timer);
 }
@@ -84,14 +84,14 @@ void RtcSignaling::send(Call& c, std::string_view kind, const std::string& extra
 }
 
 void RtcSignaling::send_msg(int handle, const std::string& cid, std::string msg, bool essential, int attempt) {
-  std::weak_ptr<bool> alive = alive_;
+  AliveToken alive = alive_;
   core_.send_rtc(cid, msg, [this, alive, handle, cid, msg, essential, attempt](const Result& r) {
-    if (r.ok || alive.expired() || !*alive.lock()) return;
+    if (r.ok || !alive.alive()) return;
     // Over the server's message rate (a burst of ICE candidates): try again a little later, as
     // long as the call is still on.
     if (r.code == p::to_string(p::Error::RateLimited) && attempt < opt_.rate_limited_retries) {
       clock_.start(opt_.rate_limited_retry_ms * (attempt + 1), [this, alive, handle, cid, msg, essential, attempt] {
-        if (alive.expired() || !*alive.lock() || !find(handle)) return;
+        if (!alive.alive() || !find(handle)) return;
         send_msg(handle, cid, msg, essential, attempt + 1);
       });
       return;
@@ -100,7 +100,7 @@ void RtcSignaling::send_msg(int handle, const std::string& cid, std::string msg,
     // Core may answer inside send_rtc (no connection): end the call from a fresh stack.
     std::string code = r.code, message = r.message;
     clock_.start(0, [this, alive, handle, code, message] {
-      if (alive.expired() || !*alive.lock()) return;
+      if (!alive.alive()) return;
       end(handle, code, message, /*remote=*/true, /*tell_peer=*/false);
     });
   });
@@ -145,10 +145,10 @@ int RtcSignaling::call(const std::string& cid, double timeout_ms, const std::str
   c.id = std::to_string(next_id_++);
   c.peer_cid = cid;
   double timeout = timeout_ms > 0 ? timeout_ms : opt_.ring_timeout_ms;
-  std::weak_ptr<bool> alive = alive_;
+  AliveToken alive = alive_;
   auto fail_later = [this, alive, handle](std::string code, std::string message) {
     clock_.start(0, [this, alive, handle, code, message] {
-      if (alive.expired() || !*alive.lock()) return;
+      if (!alive.alive()) return;
       end(handle, code, message, true, false);
     });
   };

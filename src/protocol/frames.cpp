@@ -490,7 +490,7 @@ bool parse_server_frame(std::string_view text, ServerFrame& out) {
                        : k == "cid"        ? &out.cid
                                            : nullptr;
     long long id = 0;
-    if (str) jt::get_string(v, *str);
+    if (str) jt::get_checked_string(v, *str);
     else if (k == "id" && jt::get_int(v, id)) out.id = id;
     else if (k == "data") out.data.assign(v);
     else if (k == "msg") out.payload.assign(v);

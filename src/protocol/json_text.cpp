@@ -275,7 +275,11 @@ bool truthy(std::string_view v) {
 }
 
 bool get_string(std::string_view v, std::string& out) {
-  if (!is_string(v) || skip_string(v, 0) != v.size()) return false;
+  return is_string(v) && skip_string(v, 0) == v.size() && get_checked_string(v, out);
+}
+
+bool get_checked_string(std::string_view v, std::string& out) {
+  if (!is_string(v)) return false;
   if (v.find('\\') == std::string_view::npos) out.assign(v.substr(1, v.size() - 2));
   else decode_string(v, out);
   return true;

@@ -54,6 +54,8 @@ bool truthy(std::string_view v);
 
 // Decoders; false when the value is not of that kind (or out of range).
 bool get_string(std::string_view v, std::string& out);
+// get_string for a value that ObjectReader or member() returned (already checked): no second scan.
+bool get_checked_string(std::string_view v, std::string& out);
 bool get_int(std::string_view v, long long& out);  // integer literals only
 bool get_number(std::string_view v, double& out);
 

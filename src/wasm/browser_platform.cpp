@@ -23,12 +23,12 @@ void BrowserTransport::open(const std::string& url) {
   }
   socket_ = s;
   emscripten_websocket_set_onopen_callback(s, this, &BrowserTransport::on_open);
-  emscripten_websocket_set_onmessage_callback(s, this, &BrowserTransport::on_message);
   emscripten_websocket_set_onclose_callback(s, this, &BrowserTransport::on_close);
   emscripten_websocket_set_onerror_callback(s, this, &BrowserTransport::on_error);
-  // Text frames reach the core through post.js's hook (receive() below) instead of Emscripten's
-  // copy of the whole message into the heap: message events are built from the frame's own JS
-  // string, and the core reads only their envelope.
+  // Text frames reach the core through post.js's hook (receive() below), not through Emscripten's
+  // onmessage callback, which would copy each whole message into the heap: message events are
+  // built from the frame's own JS string, and the core reads only their envelope. (The server
+  // sends no binary frames; the core would ignore them.)
   EM_ASM({ Module['sbHook']($0, $1, $2); }, s, this, handlers_);
 }
 
@@ -72,15 +72,6 @@ void BrowserTransport::release() {
 int BrowserTransport::on_open(int, const EmscriptenWebSocketOpenEvent* e, void* p) {
   auto* self = static_cast<BrowserTransport*>(p);
   if (e->socket == self->socket_ && self->core_) self->core_->on_transport_open();
-  return EM_TRUE;
-}
-
-// The event's buffer is freed when this returns; the core consumes it synchronously. Text
-// frames count a trailing NUL in numBytes.
-int BrowserTransport::on_message(int, const EmscriptenWebSocketMessageEvent* e, void* p) {
-  auto* self = static_cast<BrowserTransport*>(p);
-  if (e->socket != self->socket_ || !self->core_ || !e->isText || e->numBytes == 0) return EM_TRUE;
-  self->core_->on_transport_text(std::string_view(reinterpret_cast<const char*>(e->data), e->numBytes - 1));
   return EM_TRUE;
 }
 

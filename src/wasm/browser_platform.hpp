@@ -29,7 +29,6 @@ class BrowserTransport : public client::Transport {
  private:
   void release();
   static int on_open(int, const EmscriptenWebSocketOpenEvent* e, void* self);
-  static int on_message(int, const EmscriptenWebSocketMessageEvent* e, void* self);
   static int on_close(int, const EmscriptenWebSocketCloseEvent* e, void* self);
   static int on_error(int type, const EmscriptenWebSocketErrorEvent* e, void* user);
 

@@ -89,13 +89,14 @@ function sbReceive(transport, text, whole, end) {
   var n = -1;
   if (!whole) {  // the envelope, byte by byte while it is ASCII
     sbReserve(end + 1);
+    var heap = HEAPU8, at = sbBuf;  // locals: the loop then loads no module variables
     for (var i = 0; i < end; i++) {
       var c = text.charCodeAt(i);
       if (c > 127) break;
-      HEAPU8[sbBuf + i] = c;
+      heap[at + i] = c;
     }
     if (i === end) {
-      HEAPU8[sbBuf + end] = 125;  // '}'
+      heap[at + end] = 125;  // '}'
       n = end + 1;
     } else {
       text = text.slice(0, end) + '}';
@@ -116,10 +117,9 @@ function sbFrame(transport, h, text) {
 }
 
 Module['sbHook'] = function (id, transport, h) {
-  var socket = WS.sockets[id], inner = socket.onmessage;
-  socket.onmessage = function (e) {
+  WS.sockets[id].onmessage = function (e) {
     var d = e.data;
-    if (typeof d !== 'string') return inner(e);
+    if (typeof d !== 'string') return;  // no binary frames in this protocol
     // The server may batch frames into one message, separated by '\n' (docs/protocol.md).
     if (d.indexOf('\n') < 0) return sbFrame(transport, h, d);
     var parts = d.split('\n');
