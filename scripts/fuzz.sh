@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(fuzz_request fuzz_server_frame fuzz_token fuzz_http)
+all=(fuzz_request fuzz_server_frame fuzz_token fuzz_http fuzz_ws_frame)
 read -r -a targets <<< "${FUZZ_TARGETS:-${all[*]}}"
 for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target $t (have: ${all[*]})" >&2; exit 2; }

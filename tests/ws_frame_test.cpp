@@ -116,6 +116,20 @@ TEST(WsFrameReader, GarbageGivesTheSameVerdictHoweverItIsCut) {
   }
 }
 
+// Found by fuzz_ws_frame (fuzz/regressions/ws_frame-feed-after-failure): a reader fed again after
+// a failure went on from the middle of the bad header and delivered a message nobody started.
+TEST(WsFrameReader, AFailureIsFinal) {
+  std::mt19937 rng(5);
+  ws::FrameReader reader(1000, 100000);
+  Recorder sink;
+  std::string bad = "\x80\x80";  // a final continuation frame with no message open
+  EXPECT_EQ(reader.feed(bad.data(), bad.size(), sink), ws::ReadFail::Protocol);
+  std::string more = std::string(4, '\0') + client_frame(0x80 | ws::kText, "after the failure", rng);
+  EXPECT_EQ(reader.feed(more.data(), more.size(), sink), ws::ReadFail::Protocol);
+  EXPECT_EQ(reader.feed(more.data(), 0, sink), ws::ReadFail::Protocol);
+  EXPECT_TRUE(sink.events.empty()) << sink.events.front();
+}
+
 TEST(WsFrameReader, Utf8StreamMatchesTheWholeStringCheck) {
   std::mt19937 rng(99);
   const std::vector<std::string> parts = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9d\x84\x9e", "\xc0\xaf", "\xed\xa0\x80",

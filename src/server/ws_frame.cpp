@@ -190,7 +190,13 @@ ReadFail FrameReader::end_frame(FrameSink& sink) {
   return ReadFail::None;
 }
 
+// A failure leaves the reader in the middle of a bad header or frame: nothing after it is read.
 ReadFail FrameReader::feed(char* data, std::size_t n, FrameSink& sink) {
+  if (failed_ == ReadFail::None) failed_ = parse(data, n, sink);
+  return failed_;
+}
+
+ReadFail FrameReader::parse(char* data, std::size_t n, FrameSink& sink) {
   std::size_t i = 0;
   while (i < n && !closed_) {
     if (!in_frame_) {

@@ -60,13 +60,15 @@ class FrameSink {
 class FrameReader {
  public:
   FrameReader(std::size_t soft_max, std::size_t hard_max) : soft_(soft_max), hard_(hard_max) {}
-  // Parses `data` (unmasked in place). Stops after a close frame or at the first failure.
+  // Parses `data` (unmasked in place). Stops after a close frame or at the first failure; both
+  // are final: later calls read nothing and return None after a close, the failure after one.
   ReadFail feed(char* data, std::size_t n, FrameSink& sink);
   bool closed() const { return closed_; }
   // Gives back a message buffer that grew for a burst (the reader keeps nothing between messages).
   void trim();
 
  private:
+  ReadFail parse(char* data, std::size_t n, FrameSink& sink);
   ReadFail start_frame(FrameSink& sink);
   ReadFail end_frame(FrameSink& sink);
   void unmask(char* p, std::size_t n);
@@ -86,6 +88,7 @@ class FrameReader {
   bool in_frame_ = false;        // the header is read, the payload is not (all of it)
   bool discard_ = false;         // the open message is over soft_
   bool closed_ = false;
+  ReadFail failed_ = ReadFail::None;
   Utf8Stream utf8_;
 };
 
