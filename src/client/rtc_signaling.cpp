@@ -8,6 +8,7 @@
 
 namespace sb::client {
 
+// Not inlined: GCC 12 inlined two of these into one caller and saw a shared count as a use after free.
 RtcSignaling::AliveToken::~AliveToken() {
   if (--s_->refs == 0) delete s_;
 }

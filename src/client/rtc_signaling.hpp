@@ -166,7 +166,7 @@ class RtcSignaling : public RtcListener {
     AliveToken() : s_(new State{true, 1}) {}
     AliveToken(const AliveToken& o) : s_(o.s_) { ++s_->refs; }
     AliveToken& operator=(const AliveToken&) = delete;
-    ~AliveToken();  // out of line: inlined twice, GCC 12 took a shared count for a use after free
+    [[gnu::noinline]] ~AliveToken();  // see rtc_signaling.cpp
     bool alive() const { return s_->alive; }
     void kill() { s_->alive = false; }
 
