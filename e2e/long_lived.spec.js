@@ -1,11 +1,11 @@
 // Long-lived pages (issue 11): a page whose connection is cut hundreds of times, reconnecting
 // each time, keeps a flat JS heap and flat wasm memory. The cuts go through a TCP proxy
-// (tcp_cutter.js) that cuts a connection when the server sends it the page's own "cut here"
+// (tcp_proxy.js) that cuts a connection when the server sends it the page's own "cut here"
 // message, so the whole loop runs inside the page: no test-harness call per cycle (every
 // page.evaluate leaves a compiled script behind in DevTools, which would be measured too).
 // The heap is measured after forced GCs through the DevTools protocol.
 import { test, expect } from './server.js';
-import { startCutter } from './tcp_cutter.js';
+import { startProxy } from './tcp_proxy.js';
 import fs from 'node:fs';
 
 const WARMUP = 100;
@@ -46,7 +46,7 @@ async function snapshot(cdp, name) {
 
 test('a page cut off and reconnected hundreds of times keeps a flat heap', async ({ page, server }) => {
   test.setTimeout(120_000);
-  const cutter = await startCutter(Number(new URL(server.url).port), { cutOn: MARKER });
+  const cutter = await startProxy(server.url, { cutOn: MARKER });
   try {
     await page.goto(`${server.url}/blank.html`);
     await page.evaluate(async ({ url, marker }) => {
@@ -120,6 +120,6 @@ test('a page cut off and reconnected hundreds of times keeps a flat heap', async
     expect(wasmAfter).toBe(wasmBefore);
     expect((topAfter - topBefore) / CYCLES).toBeLessThan(16);
   } finally {
-    await cutter.close();
+    await cutter.stop();
   }
 });
