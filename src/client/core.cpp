@@ -255,22 +255,24 @@ void Core::settle_stream(StreamCursor& cursor, std::string_view answer, bool ask
 // Sends what waited for the connection, in order.
 void Core::send_waiting() {
   auto waiting = outbox_.take_all();
-  for (; !waiting.empty() && state_ == State::Open; waiting.pop_front()) {
-    auto& q = waiting.front();
+  std::size_t sent = 0;
+  for (; sent < waiting.size() && state_ == State::Open; ++sent) {
+    auto& q = waiting[sent];
     clock_.cancel(q.timer);
     send_now(std::move(q.build), std::move(q.done), std::move(q.on_ok), q.resend);
   }
-  if (waiting.empty()) return;
+  if (sent == waiting.size()) return;
   // A callback closed or lost the connection meanwhile.
   if (state_ == State::Closed) {
     Result r = err(Error::Closed, "The realtime connection is closed.");
-    for (auto& q : waiting) {
+    for (std::size_t i = sent; i < waiting.size(); ++i) {
+      auto& q = waiting[i];
       clock_.cancel(q.timer);
       if (q.done) q.done(r);
     }
     return;
   }
-  outbox_.put_back(std::vector<Outgoing>(std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end())));
+  outbox_.put_back(std::move(waiting), sent);
 }
 
 void Core::arm_wait(Outgoing& item) {
@@ -419,7 +421,7 @@ void Core::requeue_or_fail_pending() {
 void Core::fail_all(const std::string& code, const std::string& message, bool include_queued) {
   auto pending = std::move(pending_);
   pending_.clear();
-  std::deque<Outgoing> queued;
+  std::vector<Outgoing> queued;
   if (include_queued) queued = outbox_.take_all();
   Result r{false, code, message, {}};
   for (auto& [id, pend] : pending) {

@@ -4,7 +4,6 @@
 // Single-threaded: every method and every platform callback runs on one thread.
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>

@@ -9,11 +9,15 @@ void Outbox::push_back(Outgoing item) {
   items_.push_back(std::move(item));
 }
 
-void Outbox::put_back(std::vector<Outgoing> items) {
-  for (auto it = items.rbegin(); it != items.rend(); ++it) {
-    bytes_ += it->bytes;
-    items_.push_front(std::move(*it));
+void Outbox::put_back(std::vector<Outgoing> items, std::size_t from) {
+  std::vector<Outgoing> all;
+  all.reserve(items.size() - from + items_.size());
+  for (std::size_t i = from; i < items.size(); ++i) {
+    bytes_ += items[i].bytes;
+    all.push_back(std::move(items[i]));
   }
+  for (auto& x : items_) all.push_back(std::move(x));
+  items_ = std::move(all);
 }
 
 std::optional<Outgoing> Outbox::remove(std::uint64_t seq) {
@@ -25,7 +29,7 @@ std::optional<Outgoing> Outbox::remove(std::uint64_t seq) {
   return out;
 }
 
-std::deque<Outgoing> Outbox::take_all() {
+std::vector<Outgoing> Outbox::take_all() {
   auto out = std::move(items_);
   items_.clear();
   bytes_ = 0;

@@ -4,7 +4,6 @@
 // idempotency key, so the server delivers them at most once.
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,18 +40,18 @@ class Outbox {
   void push_back(Outgoing item);
   // Puts calls already accepted (posts a lost connection left unanswered, in the order they
   // were sent; or calls a flush could not send) ahead of every waiting one, in their order.
-  // The bounds do not apply to them.
-  void put_back(std::vector<Outgoing> items);
+  // The bounds do not apply to them. Those before index `from` in `items` are left out.
+  void put_back(std::vector<Outgoing> items, std::size_t from = 0);
   // Takes out the call with handle `seq`, if it still waits (its wait timed out).
   std::optional<Outgoing> remove(std::uint64_t seq);
-  std::deque<Outgoing> take_all();
+  std::vector<Outgoing> take_all();
   std::size_t size() const { return items_.size(); }
   std::size_t bytes() const { return bytes_; }
 
  private:
   std::uint64_t next_seq_ = 1;
   std::size_t bytes_ = 0;
-  std::deque<Outgoing> items_;
+  std::vector<Outgoing> items_;  // a vector, not a deque: the wasm module is smaller
 };
 
 // Idempotency keys (docs/protocol.md): a random prefix per client and a counter, within the
