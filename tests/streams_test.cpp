@@ -343,4 +343,115 @@ TEST(MemoryStreams, HistoryAgesOutAndKeysAreBoundedPerUser) {
   EXPECT_EQ(s.stream_count(), 1u);  // only "other", just made
 }
 
+// A stream dropped by the sweep (no member, history empty) leaves a tombstone {epoch, top}: a
+// client coming back with since == top recovers with nothing to replay; one that missed
+// messages which expired meanwhile does not.
+struct MemoryStreamsDropped : ::testing::Test {
+  using Clock = sb::server::MemoryStreams::Clock;
+  using Pos = sb::protocol::StreamPosition;
+  static constexpr auto kGroup = sb::server::Publication::Target::Group;
+  Clock::time_point now = Clock::now();
+  sb::server::StreamOptions o = [] {
+    sb::server::StreamOptions o;
+    o.history_ttl = std::chrono::seconds(10);
+    return o;
+  }();
+  std::unique_ptr<sb::server::MemoryStreams> s;
+  sb::server::MemoryBroker broker;
+  void start() { s = std::make_unique<sb::server::MemoryStreams>(o, [this] { return now; }); }
+  void publish(const std::string& group) {
+    sb::server::StreamPublish p;
+    p.pub.target = kGroup;
+    p.pub.key = group;
+    p.parts = sb::protocol::group_message_parts(group, "u", "c", "1");
+    p.user = "u";
+    ASSERT_TRUE(s->publish(p, broker).status.ok);
+  }
+  Pos top(const std::string& group) { return s->read(kGroup, group, std::nullopt).top; }
+  // Lets the history age out and sweeps (a read of another stream runs the sweep).
+  void sweep_after(std::chrono::seconds d) {
+    now += d;
+    s->read(kGroup, "sweeper", std::nullopt);
+  }
+};
+
+TEST_F(MemoryStreamsDropped, NeverUsedStreamKeepsItsEpoch) {
+  start();
+  const Pos t = top("g");
+  EXPECT_EQ(t.offset, 0u);
+  sweep_after(std::chrono::seconds(2));
+  sweep_after(std::chrono::seconds(2));
+  EXPECT_EQ(s->stream_count(), 1u);  // "g" dropped, only "sweeper" left
+  auto r = s->read(kGroup, "g", Pos{0, t.epoch});
+  EXPECT_EQ(r.recovered, true);
+  EXPECT_EQ(r.top.epoch, t.epoch);
+  EXPECT_EQ(r.top.offset, 0u);
+  EXPECT_TRUE(r.frames.empty());
+}
+
+TEST_F(MemoryStreamsDropped, UpToDateClientRecoversAfterTheHistoryExpired) {
+  start();
+  publish("g");
+  publish("g");
+  const Pos t = top("g");
+  ASSERT_EQ(t.offset, 2u);
+  sweep_after(std::chrono::seconds(11));
+  sweep_after(std::chrono::seconds(2));
+  EXPECT_EQ(s->stream_count(), 1u);
+  auto r = s->read(kGroup, "g", Pos{2, t.epoch});
+  EXPECT_EQ(r.recovered, true);
+  EXPECT_EQ(r.top.epoch, t.epoch);
+  EXPECT_EQ(r.top.offset, 2u);
+  EXPECT_TRUE(r.frames.empty());
+  publish("g");  // offsets go on from the old top
+  EXPECT_EQ(top("g").offset, 3u);
+  EXPECT_EQ(top("g").epoch, t.epoch);
+}
+
+TEST_F(MemoryStreamsDropped, MissedMessagesThatExpiredAreNotRecovered) {
+  start();
+  publish("g");
+  const Pos seen = top("g");
+  publish("g");  // published while the client was away
+  sweep_after(std::chrono::seconds(11));
+  sweep_after(std::chrono::seconds(2));
+  EXPECT_EQ(s->stream_count(), 1u);
+  auto r = s->read(kGroup, "g", seen);
+  EXPECT_EQ(r.recovered, false);
+  EXPECT_TRUE(r.frames.empty());
+  EXPECT_EQ(r.top.epoch, seen.epoch);
+  EXPECT_EQ(r.top.offset, 2u);
+}
+
+TEST_F(MemoryStreamsDropped, ForgottenTombstoneMeansANewEpoch) {
+  o.max_tombstones = 2;
+  o.tombstone_ttl = std::chrono::seconds(60);
+  start();
+  const Pos a = top("a"), b = top("b");
+  publish("c");
+  sweep_after(std::chrono::seconds(2));  // "a", "b" dropped (and "sweeper" made)
+  sweep_after(std::chrono::seconds(11));  // "c" and "sweeper" dropped: "a" and "b" make room
+  EXPECT_EQ(s->stream_count(), 1u);
+  auto r = s->read(kGroup, "a", Pos{0, a.epoch});
+  EXPECT_EQ(r.recovered, false);
+  EXPECT_NE(r.top.epoch, a.epoch);
+  EXPECT_EQ(r.top.offset, 0u);
+  r = s->read(kGroup, "b", Pos{0, b.epoch});
+  EXPECT_EQ(r.recovered, false);
+  EXPECT_NE(r.top.epoch, b.epoch);
+}
+
+TEST_F(MemoryStreamsDropped, TombstoneAgesOut) {
+  o.tombstone_ttl = std::chrono::seconds(60);
+  start();
+  publish("g");
+  const Pos t = top("g");
+  sweep_after(std::chrono::seconds(11));  // dropped
+  sweep_after(std::chrono::seconds(61));  // its tombstone too old
+  auto r = s->read(kGroup, "g", t);
+  EXPECT_EQ(r.recovered, false);
+  EXPECT_NE(r.top.epoch, t.epoch);
+  EXPECT_EQ(r.top.offset, 0u);
+}
+
 }  // namespace

@@ -25,8 +25,32 @@ std::shared_ptr<MemoryStreams::Stream> MemoryStreams::stream(Publication::Target
   id += key;
   std::lock_guard lock(map_mu_);
   auto& s = streams_[id];
-  if (!s) s = std::make_shared<Stream>();
+  if (s) return s;
+  s = std::make_shared<Stream>();
+  auto t = tombs_.find(id);
+  if (t == tombs_.end()) {
+    s->epoch = new_epoch();
+  } else {  // dropped earlier: go on with its epoch and offsets
+    s->epoch = std::move(t->second.epoch);
+    s->top = t->second.top;
+    tombs_.erase(t);
+  }
   return s;
+}
+
+void MemoryStreams::pop_tomb_locked() {
+  auto t = tombs_.find(tomb_order_.front().id);
+  if (t != tombs_.end() && t->second.seq == tomb_order_.front().seq) tombs_.erase(t);
+  tomb_order_.pop_front();
+}
+
+// The oldest tombstones make room (max_tombstones), then this one is added. O(1) amortised.
+void MemoryStreams::bury_locked(const std::string& id, const Stream& s, Clock::time_point now) {
+  if (opts_.max_tombstones == 0) return;
+  while (tomb_order_.size() >= opts_.max_tombstones) pop_tomb_locked();
+  const std::uint64_t seq = ++tomb_seq_;
+  tombs_[id] = Tombstone{s.epoch, s.top, seq};
+  tomb_order_.push_back(TombOrder{id, seq, now});
 }
 
 void MemoryStreams::expire_locked(Stream& s, Clock::time_point now) const {
@@ -44,6 +68,7 @@ void MemoryStreams::maybe_sweep(Clock::time_point now) {
   std::vector<std::shared_ptr<Stream>> doomed;  // destroyed outside the lock
   {
     std::lock_guard lock(map_mu_);
+    while (!tomb_order_.empty() && now - tomb_order_.front().dropped >= opts_.tombstone_ttl) pop_tomb_locked();
     for (auto it = streams_.begin(); it != streams_.end();) {
       bool drop = false;
       if (it->second.use_count() == 1) {  // nobody is publishing to it or reading it now
@@ -53,6 +78,7 @@ void MemoryStreams::maybe_sweep(Clock::time_point now) {
         drop = it->second->ring.empty() && !(in_use_ && in_use_(target, it->first.substr(1)));
       }
       if (drop) {
+        bury_locked(it->first, *it->second, now);
         doomed.push_back(std::move(it->second));
         it = streams_.erase(it);
       } else {

@@ -2,7 +2,9 @@
 // first used, the last offset and a ring of the last `history_size` frames. The mutex covers the
 // offset assignment and the synchronous delivery through the in-memory broker, so every local
 // member gets a stream's frames in offset order. A stream with an empty history and no member
-// (asked of the hub through `in_use`) is dropped with its epoch; idle keys are swept likewise.
+// (asked of the hub through `in_use`) is dropped, leaving a tombstone {epoch, top} from which it
+// is made again with the same epoch and top (bounded: StreamOptions::max_tombstones, oldest out
+// first, and tombstone_ttl); only a stream without one starts a new epoch. Idle keys are swept.
 #pragma once
 #include <atomic>
 #include <deque>
@@ -37,9 +39,19 @@ class MemoryStreams final : public StreamStore {
   };
   struct Stream {
     std::mutex mu;
-    std::string epoch = new_epoch();
+    std::string epoch;
     std::uint64_t top = 0;
     std::deque<Entry> ring;
+  };
+  struct Tombstone {
+    std::string epoch;
+    std::uint64_t top;
+    std::uint64_t seq;  // the entry in tomb_order_ that is this one's (older entries are stale)
+  };
+  struct TombOrder {
+    std::string id;
+    std::uint64_t seq;
+    Clock::time_point dropped;
   };
   struct UserKeys {
     std::deque<std::pair<std::string, Clock::time_point>> order;  // by expiry (the ttl is fixed)
@@ -50,12 +62,20 @@ class MemoryStreams final : public StreamStore {
   bool remember_key(const std::string& user, const std::string& key, Clock::time_point now);
   void forget_key(const std::string& user, const std::string& key);
   void maybe_sweep(Clock::time_point now);
+  void bury_locked(const std::string& id, const Stream& s, Clock::time_point now);
+  void pop_tomb_locked();
 
   const StreamOptions opts_;
   const std::function<Clock::time_point()> now_;
   InUse in_use_;
   mutable std::mutex map_mu_;  // streams_
   std::unordered_map<std::string, std::shared_ptr<Stream>> streams_;  // 'g'|'u' + key
+  // Under map_mu_: dropped streams by id, and their drops oldest first. A stream made again
+  // takes its tombstone out of tombs_ only; its entry in tomb_order_ stays, stale, until it
+  // reaches the front (it counts against max_tombstones, which bounds both).
+  std::unordered_map<std::string, Tombstone> tombs_;
+  std::deque<TombOrder> tomb_order_;
+  std::uint64_t tomb_seq_ = 0;
   std::atomic<Clock::rep> next_sweep_{0};  // time_since_epoch of the next sweep
   std::mutex keys_mu_;
   std::unordered_map<std::string, UserKeys> keys_;  // by user

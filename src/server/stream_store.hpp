@@ -21,6 +21,10 @@ struct StreamOptions {
   std::chrono::seconds idempotency_ttl{120};      // how long a (user, key) is remembered
   std::size_t max_keys_per_user = 1024;           // more: the oldest are forgotten (in memory)
   std::size_t max_replay_bytes = 2 << 20;         // a longer replay fails (recovered: false)
+  // In memory: a dropped stream's {epoch, top} is kept this long, for at most this many streams
+  // (the oldest forgotten first), so that a client coming back finds the same epoch.
+  std::chrono::seconds tombstone_ttl{24 * 3600};
+  std::size_t max_tombstones = 100000;
 };
 
 // One publication to a stream: the stream is pub.target (Group or User) and pub.key.
