@@ -28,6 +28,9 @@ class Server {
   void accept_failed(const boost::system::error_code& ec);
 
   std::unique_ptr<ServerContext> ctx_;
+  // Loops 1..N-1 (ioc_ is loop 0). Declared before ioc_, so destroyed after it: an accept still
+  // pending on ioc_ holds a socket of one of these loops, and ioc_'s destructor destroys it.
+  std::vector<std::unique_ptr<boost::asio::io_context>> more_loops_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   // Accept failures (acceptor strand only): backoff, and a log line per interval.
@@ -36,7 +39,6 @@ class Server {
   std::chrono::milliseconds accept_backoff_{0};
   std::chrono::steady_clock::time_point accept_logged_{};
   unsigned long long accept_failures_ = 0;
-  std::vector<std::unique_ptr<boost::asio::io_context>> more_loops_;  // loops 1..N-1 (ioc_ is loop 0)
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::size_t next_loop_ = 0;  // acceptor strand only
   std::vector<std::thread> threads_;
