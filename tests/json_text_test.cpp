@@ -109,3 +109,12 @@ TEST(JsonText, MembersAreCopiedCompactedWithoutTheSkippedKeys) {
   jt::append_members(out, R"({ "op" : "x", "group" : "g", "start" : { "a" : [ 1 , 2 ] } })", {"op"});
   EXPECT_EQ(out, R"(,"group":"g","start":{"a":[1,2]})");
 }
+
+// A string with bytes that are not UTF-8 is not JSON (nlohmann refuses it too): a server frame
+// carrying one must not reach the app as event text (fuzz/regressions/server_frame-invalid-utf8-*).
+TEST(JsonText, InvalidUtf8InAStringIsRefused) {
+  EXPECT_FALSE(sb::protocol::json_text::valid("\"not valid \xC7JSON\""));
+  EXPECT_FALSE(sb::protocol::json_text::valid("\"cut \xE2\x82\""));
+  EXPECT_FALSE(sb::protocol::json_text::valid("{\"k\":\"\xFF\"}"));
+  EXPECT_TRUE(sb::protocol::json_text::valid("\"\xE2\x82\xAC \xF0\x9F\x98\x80\""));
+}

@@ -1,5 +1,7 @@
 #include "json_text.hpp"
 
+#include "utf8.hpp"
+
 #include <charconv>
 
 #include "frames.hpp"
@@ -28,12 +30,18 @@ long escaped_unit(std::string_view s, std::size_t pos) {
 }
 
 // Past a string literal starting at s[pos] == '"', or npos. Raw control characters, bad escapes
-// and unpaired surrogates (which nlohmann refuses too) are refused.
+// unpaired surrogates and invalid UTF-8 (which nlohmann refuses too) are refused.
 std::size_t skip_string(std::string_view s, std::size_t pos) {
   for (++pos; pos < s.size(); ++pos) {
     auto c = static_cast<unsigned char>(s[pos]);
     if (c == '"') return pos + 1;
     if (c < 0x20) return npos;
+    if (c >= 0x80) {  // a multi-byte character: whole and well-formed, or the text is not JSON
+      std::size_t n = utf8_sequence(s, pos);
+      if (n == 0) return npos;
+      pos += n - 1;
+      continue;
+    }
     if (c != '\\') continue;
     if (pos + 1 >= s.size()) return npos;
     switch (s[pos + 1]) {
